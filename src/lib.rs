@@ -1,0 +1,9 @@
+//! chaosdeck: runs Chaos Toolkit experiments for GameDays. The library holds the experiment model,
+//! the engine and the providers; the binary only wires the command line to them.
+
+pub mod engine;
+pub mod experiment;
+pub mod headless;
+pub mod providers;
+pub mod pyvalue;
+pub mod tolerance;

@@ -1,0 +1,226 @@
+//! The chaosdeck command line: wiring only.
+
+use chaosdeck::headless::run::{print_findings, run, RunRequest};
+use chaosdeck::headless::run_all::{run_all, RunAllRequest};
+use chaosdeck::headless::{prepare, PrepareOptions, RunFlags};
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "chaosdeck",
+    version,
+    about = "Run Chaos Toolkit experiments for GameDays"
+)]
+struct Cli {
+    /// More detail in the log.
+    #[arg(long, global = true)]
+    verbose: bool,
+    /// Accepted for Chaos Toolkit compatibility; chaosdeck never checks for new versions.
+    #[arg(long, global = true)]
+    no_version_check: bool,
+    /// A Chaos Toolkit settings file (its runtime strategies are read).
+    #[arg(long, global = true, value_name = "PATH")]
+    settings: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run one experiment headless and write its journal.
+    Run {
+        /// Experiment file (.yaml, .yml, .json) or http(s) URL.
+        experiment: String,
+        #[command(flatten)]
+        common: Common,
+        /// Where the journal goes.
+        #[arg(long, default_value = "./journal.json", value_name = "PATH")]
+        journal_path: PathBuf,
+        /// Exit with Chaos Toolkit's codes (0 for completed and not deviated) instead of the
+        /// verdict's.
+        #[arg(long)]
+        ctk_exit_code: bool,
+    },
+    /// Run every experiment of folders or files, each with its journal in the reports folder.
+    RunAll {
+        /// Folders and files of experiments.
+        #[arg(required = true)]
+        inputs: Vec<PathBuf>,
+        /// Run only the experiment with this name (its file name without extension).
+        #[arg(long)]
+        only: Option<String>,
+        #[arg(long, default_value = "./reports", value_name = "DIR")]
+        reports_dir: PathBuf,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Check experiments without running them.
+    Validate {
+        #[arg(required = true)]
+        files: Vec<String>,
+        #[arg(long = "var", value_name = "KEY[:TYPE]=VALUE")]
+        vars: Vec<String>,
+        #[arg(long = "var-file", value_name = "PATH")]
+        var_files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Args, Clone)]
+struct Common {
+    /// Override a configuration value: key=value or key:type=value (str, int, float, bytes,
+    /// bool, json).
+    #[arg(long = "var", value_name = "KEY[:TYPE]=VALUE")]
+    vars: Vec<String>,
+    /// Configuration and secrets from a .yaml/.json file, or KEY=VALUE lines for the environment.
+    #[arg(long = "var-file", value_name = "PATH")]
+    var_files: Vec<PathBuf>,
+    /// Do not validate the experiment before running it.
+    #[arg(long)]
+    no_validation: bool,
+    /// Do not verify TLS when downloading the experiment.
+    #[arg(long)]
+    no_verify_tls: bool,
+    /// default, before-method-only, after-method-only, during-method-only or continuously.
+    #[arg(long, value_name = "STRATEGY")]
+    hypothesis_strategy: Option<String>,
+    /// Seconds between checks of the hypothesis during the method.
+    #[arg(long, value_name = "SECONDS")]
+    hypothesis_frequency: Option<f64>,
+    /// Stop the method as soon as the hypothesis fails during it.
+    #[arg(long)]
+    fail_fast: bool,
+    /// safe (chaosdeck's default), default, always, never or deviated.
+    #[arg(long, value_name = "STRATEGY")]
+    rollback_strategy: Option<String>,
+    /// Do not execute: probes, actions, activities, or pause (skip pauses only).
+    #[arg(long, value_name = "MODE")]
+    dry: Option<String>,
+    /// Abort with rollback once the run has lasted this many seconds.
+    #[arg(long, value_name = "SECONDS")]
+    max_duration: Option<f64>,
+}
+
+impl Common {
+    fn prepare(&self) -> PrepareOptions {
+        PrepareOptions {
+            vars: self.vars.clone(),
+            var_files: self.var_files.clone(),
+            no_validation: self.no_validation,
+            no_verify_tls: self.no_verify_tls,
+        }
+    }
+
+    fn flags(&self, settings: Option<PathBuf>) -> RunFlags {
+        RunFlags {
+            hypothesis_strategy: self.hypothesis_strategy.clone(),
+            hypothesis_frequency: self.hypothesis_frequency,
+            fail_fast: self.fail_fast,
+            rollback_strategy: self.rollback_strategy.clone(),
+            dry: self.dry.clone(),
+            settings,
+            max_duration: self.max_duration,
+        }
+    }
+}
+
+async fn validate_files(files: Vec<String>, opts: PrepareOptions) -> i32 {
+    let mut failed = 0;
+    let mut err = std::io::stderr();
+    for file in &files {
+        match prepare(file, &opts).await {
+            Ok((_, findings)) => {
+                print_findings(&findings, &mut err);
+                println!("{file}: valid");
+            }
+            Err(findings) => {
+                print_findings(&findings, &mut err);
+                println!("{file}: {} error(s)", findings.errors.len());
+                failed += 1;
+            }
+        }
+    }
+    i32::from(failed > 0)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let _ = cli.no_version_check;
+    let level = if cli.verbose { "debug" } else { "warn" };
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CHAOSDECK_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
+        )
+        .with_writer(std::io::stderr)
+        .try_init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let settings = cli.settings.clone();
+    let code = runtime.block_on(async move {
+        match cli.command {
+            Some(Command::Run {
+                experiment,
+                common,
+                journal_path,
+                ctk_exit_code,
+            }) => {
+                run(RunRequest {
+                    spec: experiment,
+                    prepare: common.prepare(),
+                    flags: common.flags(settings),
+                    journal_path,
+                    ctk_exit_code,
+                })
+                .await
+            }
+            Some(Command::RunAll {
+                inputs,
+                only,
+                reports_dir,
+                common,
+            }) => {
+                run_all(RunAllRequest {
+                    inputs,
+                    only,
+                    reports_dir,
+                    prepare: common.prepare(),
+                    flags: common.flags(settings),
+                })
+                .await
+            }
+            Some(Command::Validate {
+                files,
+                vars,
+                var_files,
+            }) => {
+                validate_files(
+                    files,
+                    PrepareOptions {
+                        vars,
+                        var_files,
+                        ..PrepareOptions::default()
+                    },
+                )
+                .await
+            }
+            None => {
+                eprintln!("chaosdeck: name a command (run, run-all, validate); see --help");
+                2
+            }
+        }
+    });
+    // Background tasks (a hung child's reader, say) must not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    ExitCode::from(code.clamp(0, 255) as u8)
+}
