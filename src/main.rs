@@ -1,5 +1,7 @@
 //! The chaosdeck command line: wiring only.
 
+use chaosdeck::engine::StepMode;
+use chaosdeck::headless::recover::{recover, RecoverRequest};
 use chaosdeck::headless::run::{print_findings, run, RunRequest};
 use chaosdeck::headless::run_all::{run_all, RunAllRequest};
 use chaosdeck::headless::{prepare, PrepareOptions, RunFlags};
@@ -42,6 +44,26 @@ enum Command {
         /// verdict's.
         #[arg(long)]
         ctk_exit_code: bool,
+        /// Write the run's events as NDJSON to this file.
+        #[arg(long, value_name = "PATH")]
+        events_file: Option<PathBuf>,
+        /// Hold before each method activity (and once before the rollbacks) and ask.
+        #[arg(long, conflicts_with = "step_actions")]
+        step: bool,
+        /// Hold before each method action only (and before the rollbacks) and ask.
+        #[arg(long)]
+        step_actions: bool,
+    },
+    /// List runs that ended owing rollbacks and play them.
+    Recover {
+        /// Play every owed rollback without asking.
+        #[arg(long)]
+        all: bool,
+        /// The same as --all, for scripts.
+        #[arg(long)]
+        yes: bool,
+        /// Only these runs (ids as listed).
+        ids: Vec<String>,
     },
     /// Run every experiment of folders or files, each with its journal in the reports folder.
     RunAll {
@@ -100,6 +122,9 @@ struct Common {
     /// Abort with rollback once the run has lasted this many seconds.
     #[arg(long, value_name = "SECONDS")]
     max_duration: Option<f64>,
+    /// Timeout of a rollback activity that sets none (default 60).
+    #[arg(long, value_name = "SECONDS")]
+    rollback_timeout: Option<f64>,
 }
 
 impl Common {
@@ -121,6 +146,7 @@ impl Common {
             dry: self.dry.clone(),
             settings,
             max_duration: self.max_duration,
+            rollback_timeout: self.rollback_timeout,
         }
     }
 }
@@ -174,13 +200,31 @@ fn main() -> ExitCode {
                 common,
                 journal_path,
                 ctk_exit_code,
+                events_file,
+                step,
+                step_actions,
             }) => {
+                let step = match (step, step_actions) {
+                    (true, _) => StepMode::EachActivity,
+                    (_, true) => StepMode::EachAction,
+                    _ => StepMode::Off,
+                };
                 run(RunRequest {
                     spec: experiment,
                     prepare: common.prepare(),
                     flags: common.flags(settings),
                     journal_path,
                     ctk_exit_code,
+                    events_file,
+                    step,
+                })
+                .await
+            }
+            Some(Command::Recover { all, yes, ids }) => {
+                recover(RecoverRequest {
+                    yes: all || yes,
+                    ids,
+                    data_dir: None,
                 })
                 .await
             }

@@ -63,6 +63,28 @@ pub enum Control {
     Abort,
     /// Cancel what is in flight and play no rollbacks (they stay owed).
     AbortWithoutRollback,
+    /// A signal reached the runner: SIGUSR2 aborts without rollback, the others with.
+    Signal(Signal),
+}
+
+/// The signals a headless run answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Int,
+    Term,
+    Usr1,
+    Usr2,
+}
+
+impl Signal {
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Int => "SIGINT",
+            Signal::Term => "SIGTERM",
+            Signal::Usr1 => "SIGUSR1",
+            Signal::Usr2 => "SIGUSR2",
+        }
+    }
 }
 
 /// What happened.

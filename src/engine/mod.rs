@@ -3,11 +3,12 @@
 
 pub mod events;
 pub mod journal;
+pub mod ledger;
 mod runner;
 pub mod strategy;
 pub mod verdict;
 
-pub use events::{ActivityRef, ActivityStatus, Control, Event, Phase};
+pub use events::{ActivityRef, ActivityStatus, Control, Event, Phase, Signal};
 pub use strategy::{DryMode, HypothesisStrategy, RollbackStrategy};
 pub use verdict::Verdict;
 
@@ -50,6 +51,10 @@ pub struct RunOptions {
     pub max_duration: Option<Duration>,
     /// Timeout of a rollback activity that sets none itself.
     pub rollback_timeout: Duration,
+    /// Where owed rollbacks are recorded; `None` keeps no ledger.
+    pub ledger_dir: Option<PathBuf>,
+    /// Play only the rollbacks, from this index on (recovering an earlier run).
+    pub recover_from: Option<usize>,
 }
 
 impl Default for RunOptions {
@@ -64,6 +69,8 @@ impl Default for RunOptions {
             step: StepMode::Off,
             max_duration: None,
             rollback_timeout: Duration::from_secs(60),
+            ledger_dir: None,
+            recover_from: None,
         }
     }
 }

@@ -22,6 +22,8 @@ static WHOLE: LazyLock<Regex> = LazyLock::new(|| {
 pub struct Vars {
     values: Map<String, Value>,
     secrets: Vec<String>,
+    /// Names that hold configuration rather than secrets.
+    config_names: Vec<String>,
 }
 
 impl Vars {
@@ -33,6 +35,7 @@ impl Vars {
     pub fn add_config(&mut self, name: &str, value: Value) {
         if !self.values.contains_key(name) {
             self.values.insert(name.to_string(), value);
+            self.config_names.push(name.to_string());
         }
     }
 
@@ -40,6 +43,17 @@ impl Vars {
     /// earlier value.
     pub fn set(&mut self, name: &str, value: Value) {
         self.values.insert(name.to_string(), value);
+        if !self.config_names.iter().any(|n| n == name) {
+            self.config_names.push(name.to_string());
+        }
+    }
+
+    /// The configuration values alone, secrets left out: what may be stored on disk.
+    pub fn configuration(&self) -> Map<String, Value> {
+        self.config_names
+            .iter()
+            .filter_map(|n| self.values.get(n).map(|v| (n.clone(), v.clone())))
+            .collect()
     }
 
     /// Adds a secret value; an existing name keeps its value, the value is masked either way.

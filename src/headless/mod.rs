@@ -1,7 +1,9 @@
 //! The headless runner: `run`, `run-all` and `validate` for terminals, CI jobs and scripts.
 //! Progress goes to stderr a line per activity; the verdict decides the exit code.
 
+pub mod events_file;
 pub mod printer;
+pub mod recover;
 pub mod run;
 pub mod run_all;
 
@@ -119,6 +121,7 @@ pub struct RunFlags {
     pub dry: Option<String>,
     pub settings: Option<PathBuf>,
     pub max_duration: Option<f64>,
+    pub rollback_timeout: Option<f64>,
 }
 
 /// Builds run options: settings file, then the experiment's `runtime`, then the command line.
@@ -171,6 +174,14 @@ pub fn run_options(doc: &Value, flags: &RunFlags) -> Result<RunOptions, String> 
             ));
         }
         opts.max_duration = Some(Duration::from_secs_f64(m));
+    }
+    if let Some(t) = flags.rollback_timeout {
+        if !(t.is_finite() && t > 0.0) {
+            return Err(format!(
+                "--rollback-timeout must be a positive number of seconds, not {t}"
+            ));
+        }
+        opts.rollback_timeout = Duration::from_secs_f64(t);
     }
     Ok(opts)
 }

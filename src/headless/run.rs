@@ -1,9 +1,10 @@
-//! `chaosdeck run`: one experiment, headless, with signals mapped to aborts.
+//! `chaosdeck run`: one experiment, headless, with signals mapped to aborts, an optional
+//! NDJSON events file, and `--step` asking on the terminal before each held activity.
 
 use super::printer::{colour_enabled, line, summary};
-use super::{prepare, run_options, Findings, PrepareOptions, RunFlags};
-use crate::engine::{self, Control, Event, RunReport};
-use std::io::Write;
+use super::{events_file, prepare, run_options, Findings, PrepareOptions, RunFlags};
+use crate::engine::{self, ledger, Control, Event, RunReport, Signal, StepMode};
+use std::io::{BufRead, Write};
 use std::path::PathBuf;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
@@ -16,9 +17,11 @@ pub struct RunRequest {
     pub flags: RunFlags,
     pub journal_path: PathBuf,
     pub ctk_exit_code: bool,
+    pub events_file: Option<PathBuf>,
+    pub step: StepMode,
 }
 
-/// Prints errors and warnings of a document to stderr.
+/// Prints errors and warnings of a document.
 pub fn print_findings(findings: &Findings, out: &mut impl Write) {
     for w in &findings.warnings {
         let _ = writeln!(out, "warning: {w}");
@@ -45,6 +48,20 @@ pub async fn run(req: RunRequest) -> i32 {
 
 /// Runs and reports; `Err` when the experiment could not start (its errors printed).
 pub async fn execute(req: &RunRequest, err: &mut impl Write) -> Result<RunReport, ()> {
+    // Signals are taken from the start: a SIGTERM while loading must not kill us half-way.
+    let (control_tx, control_rx) = mpsc::unbounded_channel();
+    let signals = tokio::spawn(forward_signals(control_tx.clone()));
+    let outcome = execute_with(req, err, control_tx, control_rx).await;
+    signals.abort();
+    outcome
+}
+
+async fn execute_with(
+    req: &RunRequest,
+    err: &mut impl Write,
+    control_tx: mpsc::UnboundedSender<Control>,
+    control_rx: mpsc::UnboundedReceiver<Control>,
+) -> Result<RunReport, ()> {
     let (prepared, findings) = match prepare(&req.spec, &req.prepare).await {
         Ok(ok) => ok,
         Err(findings) => {
@@ -68,16 +85,35 @@ pub async fn execute(req: &RunRequest, err: &mut impl Write) -> Result<RunReport
         }
     };
     options.journal_path = Some(req.journal_path.clone());
-    let (control_tx, control_rx) = mpsc::unbounded_channel();
+    options.step = req.step;
+    options.ledger_dir = ledger::data_dir().map(|d| ledger::ledger_dir(&d));
+    let mut events_out = match &req.events_file {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                let _ = writeln!(err, "error: cannot write {}: {e}", path.display());
+                return Err(());
+            }
+        },
+        None => None,
+    };
     let (event_tx, mut event_rx) = mpsc::unbounded_channel();
-    let signals = tokio::spawn(forward_signals(control_tx));
     let colour = colour_enabled();
+    let prompts = req.step != StepMode::Off;
     let printer = tokio::spawn(async move {
-        let mut lines = Vec::new();
         while let Some(event) = event_rx.recv().await {
             if let Some(l) = line(&event, colour) {
                 let _ = writeln!(std::io::stderr(), "{l}");
-                lines.push(l);
+            }
+            if let Some(f) = events_out.as_mut() {
+                let _ = events_file::write(f, &event);
+            }
+            if let (true, Event::Held { next }) = (prompts, &event) {
+                let what = next
+                    .as_ref()
+                    .map_or("the rollbacks".to_string(), |a| a.name.clone());
+                let answer = ask(what).await;
+                let _ = control_tx.send(answer);
             }
             if matches!(event, Event::RunFinished { .. }) {
                 break;
@@ -86,7 +122,6 @@ pub async fn execute(req: &RunRequest, err: &mut impl Write) -> Result<RunReport
     });
     let report = engine::run(prepared, options, control_rx, event_tx).await;
     let _ = printer.await;
-    signals.abort();
     summary(
         &report,
         Some(&req.journal_path.display().to_string()),
@@ -96,35 +131,49 @@ pub async fn execute(req: &RunRequest, err: &mut impl Write) -> Result<RunReport
     Ok(report)
 }
 
+/// Asks on the terminal what to do with a held activity: run it, skip it, or abort.
+async fn ask(what: String) -> Control {
+    tokio::task::spawn_blocking(move || {
+        let stdin = std::io::stdin();
+        loop {
+            eprint!("next: {what} — [r]un, [s]kip, [a]bort? ");
+            let _ = std::io::stderr().flush();
+            let mut answer = String::new();
+            match stdin.lock().read_line(&mut answer) {
+                Ok(0) | Err(_) => return Control::Abort,
+                Ok(_) => {}
+            }
+            match answer.trim().to_ascii_lowercase().as_str() {
+                "" | "r" | "run" => return Control::Step,
+                "s" | "skip" => return Control::Skip,
+                "a" | "abort" => return Control::Abort,
+                _ => eprintln!("answer r, s or a"),
+            }
+        }
+    })
+    .await
+    .unwrap_or(Control::Abort)
+}
+
 /// SIGINT, SIGTERM and SIGUSR1 abort with rollback; SIGUSR2 aborts without.
 async fn forward_signals(tx: mpsc::UnboundedSender<Control>) {
     let kinds = [
-        (SignalKind::interrupt(), Control::Abort),
-        (SignalKind::terminate(), Control::Abort),
-        (SignalKind::user_defined1(), Control::Abort),
-        (SignalKind::user_defined2(), Control::AbortWithoutRollback),
+        (SignalKind::interrupt(), Signal::Int),
+        (SignalKind::terminate(), Signal::Term),
+        (SignalKind::user_defined1(), Signal::Usr1),
+        (SignalKind::user_defined2(), Signal::Usr2),
     ];
-    let mut streams = Vec::new();
-    for (kind, control) in kinds {
-        if let Ok(s) = signal(kind) {
-            streams.push((s, control));
-        }
-    }
-    let (merged_tx, mut merged_rx) = mpsc::unbounded_channel();
-    for (mut s, control) in streams {
-        let m = merged_tx.clone();
-        tokio::spawn(async move {
-            while s.recv().await.is_some() {
-                if m.send(control).is_err() {
-                    break;
+    for (kind, sig) in kinds {
+        if let Ok(mut stream) = signal(kind) {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                while stream.recv().await.is_some() {
+                    if tx.send(Control::Signal(sig)).is_err() {
+                        break;
+                    }
                 }
-            }
-        });
-    }
-    drop(merged_tx);
-    while let Some(c) = merged_rx.recv().await {
-        if tx.send(c).is_err() {
-            break;
+            });
         }
     }
+    std::future::pending::<()>().await
 }

@@ -98,6 +98,8 @@ pub async fn run_all(req: RunAllRequest) -> i32 {
             flags: req.flags.clone(),
             journal_path: journal.clone(),
             ctk_exit_code: false,
+            events_file: None,
+            step: crate::engine::StepMode::Off,
         };
         let ok = matches!(execute(&request, &mut err).await, Ok(r) if r.verdict.passed);
         if ok {
