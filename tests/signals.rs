@@ -1,0 +1,202 @@
+//! The headless runner under signals (issue #3), through the real binary: SIGINT and SIGTERM
+//! sent to its PID alone abort with rollback; SIGUSR2 leaves the rollbacks owed for
+//! `chaosdeck recover`; `kill -9` leaves a valid journal and a ledger record to recover.
+
+mod common;
+
+use common::{alive, tempdir};
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn experiment(dir: &Path) -> String {
+    format!(
+        r#"title: signals
+description: d
+method:
+  - type: action
+    name: first
+    provider: {{type: process, path: echo, arguments: ["done"]}}
+  - type: action
+    name: long
+    provider: {{type: process, path: sh, arguments: ["-c", "sleep 300 & echo $! > {0}/pid; wait"]}}
+rollbacks:
+  - type: action
+    name: undo
+    provider: {{type: process, path: touch, arguments: ["{0}/undone"]}}
+"#,
+        dir.display()
+    )
+}
+
+fn start(dir: &Path) -> Child {
+    std::fs::write(dir.join("e.yaml"), experiment(dir)).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_chaosdeck"))
+        .args(["run", "e.yaml"])
+        .current_dir(dir)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits for the in-flight sleep to exist and returns its pid.
+fn in_flight(dir: &Path) -> i32 {
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(pid) = std::fs::read_to_string(dir.join("pid"))
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+        {
+            return pid;
+        }
+        assert!(Instant::now() < until, "the long action never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn send(child: &Child, sig: i32) {
+    // SAFETY: kill(2) on the child's own pid (not its group) only delivers a signal.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> std::process::ExitStatus {
+    let until = Instant::now() + within;
+    loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            return s;
+        }
+        if Instant::now() > until {
+            let _ = child.kill();
+            panic!("chaosdeck did not end within {within:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn journal(dir: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("journal.json")).unwrap()).unwrap()
+}
+
+fn gone(pid: i32) -> bool {
+    let until = Instant::now() + Duration::from_secs(3);
+    while Instant::now() < until {
+        if !alive(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    false
+}
+
+fn aborts_with_rollback(sig: i32, name: &str) {
+    let dir = tempdir();
+    let mut child = start(&dir);
+    let sleeper = in_flight(&dir);
+    let sent = Instant::now();
+    send(&child, sig);
+    let status = wait_exit(&mut child, Duration::from_secs(5));
+    assert!(
+        sent.elapsed() < Duration::from_secs(2),
+        "{name}: took {:?}",
+        sent.elapsed()
+    );
+    assert_eq!(status.code(), Some(1));
+    assert!(dir.join("undone").exists(), "{name}: the rollback played");
+    let j = journal(&dir);
+    assert_eq!(j["status"], "interrupted");
+    assert_eq!(j["interruption"]["kind"], "signal");
+    assert_eq!(j["interruption"]["name"], name);
+    assert_eq!(j["run"][0]["status"], "succeeded");
+    assert!(j["run"][1].get("status").is_none());
+    assert!(
+        gone(sleeper),
+        "{name}: the in-flight child {sleeper} was left behind"
+    );
+}
+
+/// SIGINT to the runner's PID alone aborts with rollback.
+#[test]
+fn sigint_aborts_with_rollback() {
+    aborts_with_rollback(libc::SIGINT, "SIGINT");
+}
+
+/// SIGTERM to the runner's PID alone aborts with rollback.
+#[test]
+fn sigterm_aborts_with_rollback() {
+    aborts_with_rollback(libc::SIGTERM, "SIGTERM");
+}
+
+/// SIGUSR1 aborts with rollback too (Chaos Toolkit's graceful exit).
+#[test]
+fn sigusr1_aborts_with_rollback() {
+    aborts_with_rollback(libc::SIGUSR1, "SIGUSR1");
+}
+
+fn recover_all(dir: &Path) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_chaosdeck"))
+        .args(["recover", "--all"])
+        .current_dir(dir)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// SIGUSR2 aborts without rollback, leaving it owed; `chaosdeck recover --all` plays it.
+#[test]
+fn sigusr2_leaves_rollbacks_owed_and_recover_plays_them() {
+    let dir = tempdir();
+    let mut child = start(&dir);
+    let sleeper = in_flight(&dir);
+    send(&child, libc::SIGUSR2);
+    wait_exit(&mut child, Duration::from_secs(5));
+    assert!(!dir.join("undone").exists());
+    assert!(gone(sleeper));
+    let j = journal(&dir);
+    assert_eq!(j["status"], "interrupted");
+    assert_eq!(j["rollbacks"].as_array().unwrap().len(), 0);
+    let out = recover_all(&dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        dir.join("undone").exists(),
+        "recover played the owed rollback"
+    );
+    let again = recover_all(&dir);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("No run owes rollbacks"));
+}
+
+/// `kill -9` mid-method: the journal on disk is valid JSON holding every finished entry, and
+/// `recover` plays the owed rollbacks.
+#[test]
+fn kill_9_leaves_a_valid_journal_and_recoverable_rollbacks() {
+    let dir = tempdir();
+    let mut child = start(&dir);
+    let sleeper = in_flight(&dir);
+    send(&child, libc::SIGKILL);
+    let _ = child.wait();
+    let j = journal(&dir);
+    let run = j["run"].as_array().unwrap();
+    assert_eq!(run.len(), 1, "the finished entry is there");
+    assert_eq!(run[0]["output"]["stdout"], "done\n");
+    assert_eq!(j["status"], Value::Null);
+    // The orphaned sleep belongs to this test now.
+    // SAFETY: signalling a pid we know is our test's own sleep.
+    unsafe { libc::kill(sleeper, libc::SIGKILL) };
+    let out = recover_all(&dir);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(dir.join("undone").exists());
+}
