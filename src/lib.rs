@@ -5,5 +5,6 @@ pub mod engine;
 pub mod experiment;
 pub mod headless;
 pub mod providers;
+pub mod pyregex;
 pub mod pyvalue;
 pub mod tolerance;

@@ -82,7 +82,7 @@ enum Command {
     Validate {
         #[arg(required = true)]
         files: Vec<String>,
-        #[arg(long = "var", value_name = "KEY[:TYPE]=VALUE")]
+        #[arg(long = "var", value_name = "KEY[:TYPE]=VALUE", value_parser = var_arg)]
         vars: Vec<String>,
         #[arg(long = "var-file", value_name = "PATH")]
         var_files: Vec<PathBuf>,
@@ -93,7 +93,7 @@ enum Command {
 struct Common {
     /// Override a configuration value: key=value or key:type=value (str, int, float, bytes,
     /// bool, json).
-    #[arg(long = "var", value_name = "KEY[:TYPE]=VALUE")]
+    #[arg(long = "var", value_name = "KEY[:TYPE]=VALUE", value_parser = var_arg)]
     vars: Vec<String>,
     /// Configuration and secrets from a .yaml/.json file, or KEY=VALUE lines for the environment.
     #[arg(long = "var-file", value_name = "PATH")]
@@ -149,6 +149,11 @@ impl Common {
             rollback_timeout: self.rollback_timeout,
         }
     }
+}
+
+/// Checks a `--var` at parse time, so a malformed one is a usage error (exit 2).
+fn var_arg(spec: &str) -> Result<String, String> {
+    chaosdeck::experiment::config::parse_var(spec).map(|_| spec.to_string())
 }
 
 async fn validate_files(files: Vec<String>, opts: PrepareOptions) -> i32 {

@@ -3,8 +3,8 @@
 //! dialect of `jsonpath` tolerances (jsonpath2) is [`Jsonpath2`], shared with `expect`.
 
 use crate::experiment::substitute::Vars;
+use crate::pyregex::PyRegex;
 use crate::pyvalue::{as_number, py_cmp, py_contains, py_eq};
-use regex::Regex;
 use serde_json::{Map, Value};
 use std::cmp::Ordering;
 
@@ -197,9 +197,9 @@ fn judge_regex(map: &Map<String, Value>, output: &Value, vars: &Vars) -> Judgeme
         let found = kind(&pattern);
         return Judgement::Error(format!("regex tolerance pattern is {found}, not a string"));
     };
-    let rx = match Regex::new(&pattern) {
+    let rx = match PyRegex::new(&pattern) {
         Ok(rx) => rx,
-        Err(e) => return Judgement::Error(format!("regex {}", regex_problem(&pattern, &e))),
+        Err(e) => return Judgement::Error(format!("regex {e}")),
     };
     let (subject, place) = match pick_target(map, output) {
         Ok(picked) => picked,
@@ -211,7 +211,11 @@ fn judge_regex(map: &Map<String, Value>, output: &Value, vars: &Vars) -> Judgeme
             kind(subject)
         ));
     };
-    if python_search(&rx, text) {
+    let found = match rx.search(text) {
+        Ok(found) => found,
+        Err(e) => return Judgement::Error(format!("regex {e}")),
+    };
+    if found {
         decided(true, format!("regex '{pattern}' found in {place}"))
     } else {
         decided(
@@ -219,22 +223,6 @@ fn judge_regex(map: &Map<String, Value>, output: &Value, vars: &Vars) -> Judgeme
             format!("regex '{pattern}' not found in {place} ({})", show(subject)),
         )
     }
-}
-
-/// A regex search with Python's `$`, which also matches before a final newline (so `^ok$`
-/// matches a process's `"ok\n"`).
-pub(crate) fn python_search(rx: &Regex, text: &str) -> bool {
-    rx.is_match(text) || text.strip_suffix('\n').is_some_and(|t| rx.is_match(t))
-}
-
-/// `pattern 'P' cannot be compiled: reason`, the reason taken from the regex crate's report.
-pub(crate) fn regex_problem(pattern: &str, error: &regex::Error) -> String {
-    let text = error.to_string();
-    let reason = text
-        .lines()
-        .find_map(|line| line.strip_prefix("error: "))
-        .unwrap_or(text.as_str());
-    format!("pattern '{pattern}' cannot be compiled: {reason}")
 }
 
 /// §3 dict `type: jsonpath`: all matches, then `count` and `expect`.

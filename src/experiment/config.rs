@@ -13,8 +13,6 @@ use std::path::Path;
 pub struct Overrides {
     /// `--var` and var-file configuration values (later ones already merged over earlier ones).
     pub configuration: Map<String, Value>,
-    /// Names given by `--var` itself (they may define names the experiment does not declare).
-    pub cli_names: Vec<String>,
     /// Var-file secret scopes: each replaces the declared scope of the same name.
     pub secrets: Map<String, Value>,
     /// Variables from `.env`-style var files, seen by environment lookups and by child processes.
@@ -183,12 +181,6 @@ pub fn resolve(
             }
         }
     }
-    // Names given on the command line are defined even where the experiment does not declare them.
-    for name in &overrides.cli_names {
-        if let Some(v) = overrides.configuration.get(name) {
-            out.vars.add_config(name, v.clone());
-        }
-    }
     if let Some(scopes) = doc.get("secrets").and_then(Value::as_object) {
         for (scope, entries) in scopes {
             let entries = overrides.secrets.get(scope).unwrap_or(entries);
@@ -211,6 +203,11 @@ pub fn resolve(
                 }
             }
         }
+    }
+    // Names given by --var or a var file that the experiment declares nowhere are defined too
+    // (Chaos Toolkit ignores them); they never replace a secret.
+    for (name, v) in &overrides.configuration {
+        out.vars.add_config(name, v.clone());
     }
     if errors.is_empty() {
         Ok(out)
@@ -246,6 +243,14 @@ fn config_entry(key: &str, entry: &Value, env: &HashMap<String, String>) -> Resu
                     Some(Value::String(d)) => convert(d, kind)
                         .map(Entry::Value)
                         .map_err(|e| format!("the default of '{key}' {e} (env_var_type: {kind})")),
+                    // A typed entry converts its default too, whatever YAML made of it.
+                    Some(d) if map.contains_key("env_var_type") && !d.is_null() => {
+                        convert(&crate::pyvalue::py_str(d), kind)
+                            .map(Entry::Value)
+                            .map_err(|e| {
+                                format!("the default of '{key}' {e} (env_var_type: {kind})")
+                            })
+                    }
                     Some(d) => Ok(Entry::Value(d.clone())),
                     None => Err(format!(
                         "the environment variable {name} is not set and '{key}' has no default; \

@@ -13,9 +13,9 @@
 //!   required. `contains` is a substring test on text, membership in a list, a key of a mapping.
 //!   A path that matches nothing fails the check.
 
+use crate::pyregex::PyRegex;
 use crate::pyvalue::{py_cmp, py_contains, py_eq};
-use crate::tolerance::{compile_jsonpath, kind, python_search, regex_problem, show, Jsonpath2};
-use regex::Regex;
+use crate::tolerance::{compile_jsonpath, kind, show, Jsonpath2};
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use std::cmp::Ordering;
@@ -167,8 +167,8 @@ fn pattern_problems(map: &Map<String, Value>) -> Vec<(String, String)> {
             "a `type: string` check needs a `pattern` to search for".into(),
         )),
         Some(Value::String(pattern)) => {
-            if let Err(e) = Regex::new(pattern) {
-                found.push((".pattern".into(), regex_problem(pattern, &e)));
+            if let Err(e) = PyRegex::new(pattern) {
+                found.push((".pattern".into(), e));
             }
         }
         Some(other) => {
@@ -312,14 +312,14 @@ fn searchable(output: &Value) -> Option<(Cow<'_, str>, &'static str)> {
 }
 
 fn check_pattern(pattern: &str, output: &Value) -> Result<String, String> {
-    let rx = Regex::new(pattern).map_err(|e| regex_problem(pattern, &e))?;
+    let rx = PyRegex::new(pattern)?;
     let Some((text, place)) = searchable(output) else {
         return Err(format!(
             "pattern '{pattern}': the output has no stdout or body to search (it is {})",
             kind(output)
         ));
     };
-    if python_search(&rx, &text) {
+    if rx.search(&text)? {
         Ok(format!("pattern '{pattern}' found in {place}"))
     } else {
         let shown = show(&Value::String(text.into_owned()));
@@ -493,7 +493,7 @@ mod tests {
         );
         let problems = validate_expect(&json!([{"type": "string", "pattern": "[0-9"}]));
         assert!(problems[0].1.contains("'[0-9'"), "{problems:?}");
-        assert!(problems[0].1.contains("unclosed"), "{problems:?}");
+        assert!(problems[0].1.contains("character class"), "{problems:?}");
     }
 
     #[test]

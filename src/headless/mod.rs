@@ -105,8 +105,7 @@ fn overrides(opts: &PrepareOptions) -> Result<Overrides, String> {
     }
     for spec in &opts.vars {
         let (k, v) = config::parse_var(spec)?;
-        o.configuration.insert(k.clone(), v);
-        o.cli_names.push(k);
+        o.configuration.insert(k, v);
     }
     Ok(o)
 }

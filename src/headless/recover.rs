@@ -85,7 +85,6 @@ async fn play(l: Ledger, data: &std::path::Path, err: &mut impl Write) -> bool {
     let owed = l.owed.clone();
     let overrides = Overrides {
         configuration: owed.configuration.clone(),
-        cli_names: owed.configuration.keys().cloned().collect(),
         ..Overrides::default()
     };
     let resolved = match config::resolve(&owed.experiment, &owed.source, &overrides) {

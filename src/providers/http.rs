@@ -77,11 +77,12 @@ pub async fn run(provider: &Value, ctx: &Ctx) -> Result<Value, ActivityError> {
         read_ms,
     })?;
     let headers = provider.get("headers").and_then(Value::as_object);
-    let content_type_json = headers.is_some_and(|h| {
-        h.iter().any(|(k, v)| {
-            k.eq_ignore_ascii_case("content-type") && v.as_str() == Some("application/json")
-        })
+    let content_type = headers.and_then(|h| {
+        h.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+            .map(|(_, v)| py_str(v))
     });
+    let content_type_json = content_type.as_deref() == Some("application/json");
     let mut req = client.request(method.clone(), parsed);
     if let Some(h) = headers {
         for (k, v) in h {
@@ -103,9 +104,10 @@ pub async fn run(provider: &Value, ctx: &Ctx) -> Result<Value, ActivityError> {
             let body = url::form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(pairs)
                 .finish();
-            req = req
-                .header("Content-Type", "application/x-www-form-urlencoded")
-                .body(body);
+            if content_type.is_none() {
+                req = req.header("Content-Type", "application/x-www-form-urlencoded");
+            }
+            req = req.body(body);
         }
         Some(other) => req = req.json(other),
     }
@@ -113,7 +115,7 @@ pub async fn run(provider: &Value, ctx: &Ctx) -> Result<Value, ActivityError> {
         None | Some(Value::Null) => {}
         Some(Value::String(s)) => req = req.body(s.clone()),
         Some(other) => {
-            if !content_type_json {
+            if content_type.is_none() {
                 req = req.header("Content-Type", "application/json");
             }
             req = req.body(serde_json::to_vec(other).unwrap_or_default());

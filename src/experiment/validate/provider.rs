@@ -209,9 +209,22 @@ fn python(check: &mut Checker, map: &Map<String, Value>, path: &str) {
         "a python provider needs a func: the function to call in that module",
     );
     let arguments_path = join_key(path, "arguments");
+    let sleep = module == Some("time") && func == Some("sleep");
     let arguments = match map.get("arguments") {
         None | Some(Value::Null) => None,
         Some(Value::Object(arguments)) => Some(arguments),
+        // time.sleep takes its seconds positionally too: `arguments: [5]`.
+        Some(Value::Array(list)) if sleep => {
+            let fine = matches!(list.as_slice(),
+                [seconds] if is_non_negative_number(seconds) || is_placeholder(seconds));
+            if !fine {
+                check.error(
+                    &arguments_path,
+                    "time.sleep takes one argument, the number of seconds to wait",
+                );
+            }
+            return;
+        }
         Some(other) => {
             check.error(
                 &arguments_path,

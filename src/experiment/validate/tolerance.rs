@@ -109,13 +109,10 @@ fn regex_tolerance(check: &mut Checker, map: &Map<String, Value>, path: &str) {
         ),
         Some(Value::String(pattern)) if has_placeholder(pattern) => {}
         Some(Value::String(pattern)) => {
-            if let Err(e) = regex::Regex::new(pattern) {
-                let text = e.to_string();
-                let last = text.lines().last().unwrap_or_default();
-                let reason = last.trim().trim_start_matches("error:").trim();
+            if let Err(e) = crate::pyregex::PyRegex::new(pattern) {
                 check.error(
                     &pattern_path,
-                    format!("pattern '{pattern}' is not a valid regular expression: {reason}"),
+                    format!("not a valid regular expression: {e}"),
                 );
             }
         }
