@@ -37,8 +37,8 @@ cp experiments/quickstart.yaml "$work/validate.yaml"
 cd "$work"
 hyperfine -N --warmup 3 --runs "$runs" --export-json validate.json \
   "$bin validate validate.yaml"
-hyperfine --warmup 2 --runs "$runs" --export-json process.json \
-  -n "100 spawns of /bin/true (baseline)" "for i in \$(seq 100); do /bin/true; done" \
+hyperfine -N --warmup 2 --runs "$runs" --export-json process.json \
+  -n "100 spawns of /bin/true by bash (baseline)" "bash -c 'for i in \$(seq 100); do /bin/true; done'" \
   -n "chaosdeck run, 100 process actions" "$bin run process.yaml --journal-path j.json"
 hyperfine -N --warmup 2 --runs "$runs" --export-json http.json \
   -n "curl, 100 keep-alive requests (baseline)" "curl -s -K urls" \

@@ -33,14 +33,30 @@ pub enum EntryEnd {
     Unfinished,
 }
 
-/// One entry of `run`, `rollbacks` or a hypothesis' `probes`.
-#[derive(Debug, Clone)]
+/// One entry of `run`, `rollbacks` or a hypothesis' `probes`. Its JSON text is kept once made:
+/// the journal is rewritten after every entry, and only new entries are serialized again. An
+/// entry is not changed once it is in the journal; it is replaced (a clone starts afresh).
+#[derive(Debug)]
 pub struct Entry {
     pub activity: Value,
     pub output: Option<Value>,
     pub start: DateTime<Utc>,
     pub end: Option<(DateTime<Utc>, EntryEnd)>,
     pub tolerance_met: Option<bool>,
+    text: std::sync::OnceLock<String>,
+}
+
+impl Clone for Entry {
+    fn clone(&self) -> Self {
+        Entry {
+            activity: self.activity.clone(),
+            output: self.output.clone(),
+            start: self.start,
+            end: self.end.clone(),
+            tolerance_met: self.tolerance_met,
+            text: std::sync::OnceLock::new(),
+        }
+    }
 }
 
 impl Entry {
@@ -51,7 +67,18 @@ impl Entry {
             start,
             end: None,
             tolerance_met: None,
+            text: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The entry as pretty JSON indented as it stands in `run` and `rollbacks`, made once.
+    fn text(&self) -> &str {
+        self.text.get_or_init(|| {
+            let mut out = String::new();
+            let plain = serde_json::to_string_pretty(&self.to_value()).unwrap_or_default();
+            push_indented(&mut out, &plain, ENTRY_INDENT);
+            out
+        })
     }
 
     /// The entry in Chaos Toolkit's key order.
@@ -113,7 +140,7 @@ impl HypothesisState {
 }
 
 /// The whole journal of one run.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Journal {
     pub experiment: Value,
     pub start: DateTime<Utc>,
@@ -129,6 +156,9 @@ pub struct Journal {
     pub interruption: Option<Value>,
     pub chaosdeck: Map<String, Value>,
     path: Option<PathBuf>,
+    file: Option<std::sync::Mutex<super::durable::DurableFile>>,
+    /// The experiment's text in the journal, made once: it does not change during a run.
+    experiment_text: std::sync::OnceLock<String>,
 }
 
 impl Journal {
@@ -147,7 +177,9 @@ impl Journal {
             wall: None,
             interruption: None,
             chaosdeck: Map::new(),
-            path,
+            path: path.clone(),
+            file: path.map(|p| std::sync::Mutex::new(super::durable::DurableFile::new(p))),
+            experiment_text: std::sync::OnceLock::new(),
         }
     }
 
@@ -155,8 +187,28 @@ impl Journal {
         self.path.as_deref()
     }
 
+    /// Removes what the journal's writes left beside it; the journal itself stays.
+    pub fn close(&self) {
+        if let Some(f) = &self.file {
+            f.lock().unwrap_or_else(|p| p.into_inner()).close();
+        }
+    }
+
     /// The journal as Chaos Toolkit lays it out.
     pub fn to_value(&self) -> Value {
+        Value::Object(self.fields(true))
+    }
+
+    /// The top-level fields in order; without `entries`, `run` and `rollbacks` are left null
+    /// for the caller to fill.
+    fn fields(&self, entries: bool) -> Map<String, Value> {
+        let list = |l: &[Entry]| {
+            if entries {
+                Value::Array(l.iter().map(Entry::to_value).collect())
+            } else {
+                Value::Null
+            }
+        };
         let state = |s: &Option<HypothesisState>| s.as_ref().map_or(Value::Null, |s| s.to_value());
         let mut m = Map::new();
         m.insert(
@@ -165,7 +217,14 @@ impl Journal {
         );
         m.insert("platform".into(), platform().into());
         m.insert("node".into(), node().into());
-        m.insert("experiment".into(), self.experiment.clone());
+        m.insert(
+            "experiment".into(),
+            if entries || self.experiment_text.get().is_none() {
+                self.experiment.clone()
+            } else {
+                Value::Null
+            },
+        );
         m.insert("start".into(), timestamp(self.start).into());
         m.insert(
             "status".into(),
@@ -180,14 +239,8 @@ impl Journal {
             Value::Array(self.during.iter().map(HypothesisState::to_value).collect()),
         );
         m.insert("steady_states".into(), Value::Object(states));
-        m.insert(
-            "run".into(),
-            Value::Array(self.run.iter().map(Entry::to_value).collect()),
-        );
-        m.insert(
-            "rollbacks".into(),
-            Value::Array(self.rollbacks.iter().map(Entry::to_value).collect()),
-        );
+        m.insert("run".into(), list(&self.run));
+        m.insert("rollbacks".into(), list(&self.rollbacks));
         if let Some(end) = self.end {
             m.insert("end".into(), timestamp(end).into());
             m.insert("duration".into(), Value::from(self.wall.unwrap_or(0.0)));
@@ -198,21 +251,93 @@ impl Journal {
         if !self.chaosdeck.is_empty() {
             m.insert("chaosdeck".into(), Value::Object(self.chaosdeck.clone()));
         }
-        Value::Object(m)
+        m
+    }
+
+    /// The journal as the pretty JSON `to_value` would give, assembled from the entries'
+    /// kept texts.
+    pub fn to_text(&self) -> String {
+        let map = self.fields(false);
+        let mut out = String::with_capacity(4096 + 512 * (self.run.len() + self.rollbacks.len()));
+        out.push_str("{\n");
+        let last = map.len().saturating_sub(1);
+        for (i, (key, value)) in map.iter().enumerate() {
+            out.push_str("  ");
+            out.push_str(&serde_json::to_string(key).unwrap_or_default());
+            out.push_str(": ");
+            match key.as_str() {
+                "run" => push_entries(&mut out, &self.run),
+                "rollbacks" => push_entries(&mut out, &self.rollbacks),
+                "experiment" => out.push_str(self.experiment_text.get_or_init(|| {
+                    let mut t = String::new();
+                    let plain = serde_json::to_string_pretty(value).unwrap_or_default();
+                    push_indented(&mut t, &plain, 2);
+                    t
+                })),
+                _ => push_indented(
+                    &mut out,
+                    &serde_json::to_string_pretty(value).unwrap_or_default(),
+                    2,
+                ),
+            }
+            out.push_str(if i == last { "\n" } else { ",\n" });
+        }
+        out.push('}');
+        out
     }
 
     /// Writes the journal to its path, atomically (a temporary file renamed over it); `sync`
     /// also flushes it to disk, at phase boundaries.
     pub fn persist(&self, sync: bool) -> std::io::Result<()> {
-        let Some(path) = &self.path else {
+        let Some(file) = &self.file else {
             return Ok(());
         };
-        write_atomic(path, &self.to_value(), sync)
+        let text = self.to_text();
+        file.lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .write(text.as_bytes(), sync)
     }
+}
+
+/// Appends pretty JSON text, its lines after the first indented by `indent` spaces.
+fn push_indented(out: &mut String, text: &str, indent: usize) {
+    let pad = " ".repeat(indent);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            out.push_str(&pad);
+        }
+        out.push_str(line);
+    }
+}
+
+/// Where the entries of `run` and `rollbacks` stand in the journal.
+const ENTRY_INDENT: usize = 4;
+
+fn push_entries(out: &mut String, entries: &[Entry]) {
+    if entries.is_empty() {
+        out.push_str("[]");
+        return;
+    }
+    let pad = " ".repeat(ENTRY_INDENT);
+    out.push_str("[\n");
+    for (i, e) in entries.iter().enumerate() {
+        out.push_str(&pad);
+        out.push_str(e.text());
+        out.push_str(if i + 1 == entries.len() { "\n" } else { ",\n" });
+    }
+    out.push_str(&" ".repeat(ENTRY_INDENT - 2));
+    out.push(']');
 }
 
 /// Writes JSON (2-space indent, UTF-8) to `path` through a temporary file in the same folder.
 pub fn write_atomic(path: &Path, value: &Value, sync: bool) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(value)?;
+    write_text_atomic(path, text.as_bytes(), sync)
+}
+
+/// Replaces `path` with `bytes` atomically: a reader sees the old file or the new one, whole.
+pub fn write_text_atomic(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -223,12 +348,10 @@ pub fn write_atomic(path: &Path, value: &Value, sync: bool) -> std::io::Result<(
         .unwrap_or_else(|| "journal.json".into());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     {
-        let file = std::fs::File::create(&tmp)?;
-        let mut w = std::io::BufWriter::new(file);
-        serde_json::to_writer_pretty(&mut w, value)?;
-        w.flush()?;
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(bytes)?;
         if sync {
-            w.get_ref().sync_all()?;
+            file.sync_all()?;
         }
     }
     std::fs::rename(&tmp, path)?;
@@ -270,6 +393,30 @@ fn node() -> String {
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[test]
+    fn assembled_text_equals_plain_serialization() {
+        let t = Utc.with_ymd_and_hms(2026, 12, 4, 15, 32, 13).unwrap();
+        let mut j = Journal::new(serde_json::json!({"title": "t", "method": []}), None);
+        j.start = t;
+        assert_eq!(
+            j.to_text(),
+            serde_json::to_string_pretty(&j.to_value()).unwrap()
+        );
+        let mut e = Entry::started(serde_json::json!({"name": "a", "x": [1, {"y": "\n"}]}), t);
+        e.output = Some(serde_json::json!({"status": 0, "stdout": "a\nb", "stderr": ""}));
+        e.end = Some((t, EntryEnd::Failed("boom".into())));
+        j.run.push(e.clone());
+        j.run
+            .push(Entry::started(serde_json::json!({"name": "b"}), t));
+        j.rollbacks.push(e);
+        j.end = Some(t);
+        j.chaosdeck.insert("verdict".into(), "failed".into());
+        assert_eq!(
+            j.to_text(),
+            serde_json::to_string_pretty(&j.to_value()).unwrap()
+        );
+    }
 
     #[test]
     fn timestamps_follow_isoformat() {

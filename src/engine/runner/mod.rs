@@ -303,6 +303,7 @@ impl Runner {
         let reordered = reorder(extra);
         self.journal.chaosdeck = reordered;
         self.persist(true);
+        self.journal.close();
         let journal_error = self
             .journal
             .chaosdeck
