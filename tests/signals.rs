@@ -200,3 +200,136 @@ fn kill_9_leaves_a_valid_journal_and_recoverable_rollbacks() {
     );
     assert!(dir.join("undone").exists());
 }
+
+/// §6 matrix rows "SIGINT / SIGTERM in method" under Chaos Toolkit's own `default` strategy:
+/// interrupted, not deviated, no rollbacks played, exit 1.
+#[test]
+fn sigint_under_the_default_strategy_plays_no_rollback() {
+    let dir = tempdir();
+    std::fs::write(dir.join("e.yaml"), experiment(&dir)).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chaosdeck"))
+        .args(["run", "e.yaml", "--rollback-strategy", "default"])
+        .current_dir(&dir)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    in_flight(&dir);
+    send(&child, libc::SIGINT);
+    let status = wait_exit(&mut child, Duration::from_secs(5));
+    assert_eq!(status.code(), Some(1));
+    let j = journal(&dir);
+    assert_eq!(j["status"], "interrupted");
+    assert_eq!(j["deviated"], false);
+    assert_eq!(j["rollbacks"].as_array().unwrap().len(), 0);
+    assert!(!dir.join("undone").exists());
+}
+
+/// `--step` asks on the terminal before each held activity: run, skip, abort.
+#[test]
+fn step_prompts_on_stdin() {
+    let dir = tempdir();
+    let yaml = format!(
+        r#"title: steps
+description: d
+method:
+  - type: action
+    name: one
+    provider: {{type: process, path: touch, arguments: ["{0}/one"]}}
+  - type: action
+    name: two
+    provider: {{type: process, path: touch, arguments: ["{0}/two"]}}
+rollbacks:
+  - type: action
+    name: undo
+    provider: {{type: process, path: touch, arguments: ["{0}/undone"]}}
+"#,
+        dir.display()
+    );
+    std::fs::write(dir.join("e.yaml"), yaml).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chaosdeck"))
+        .args(["run", "e.yaml", "--step"])
+        .current_dir(&dir)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"r\ns\nr\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("next: one"), "{err}");
+    assert!(err.contains("next: the rollbacks"), "{err}");
+    assert!(dir.join("one").exists());
+    assert!(!dir.join("two").exists(), "skipped");
+    assert!(dir.join("undone").exists());
+    let j = journal(&dir);
+    assert_eq!(j["chaosdeck"]["skipped"][0]["name"], "two");
+}
+
+/// `--events-file` writes NDJSON with Chaos Toolkit 1.21's event names, in order.
+#[test]
+fn events_file_uses_chaos_toolkit_names() {
+    let dir = tempdir();
+    let yaml = "title: ev\ndescription: d\nsteady-state-hypothesis:\n  title: h\n  probes:\n    - type: probe\n      name: ok\n      tolerance: 0\n      provider: {type: process, path: \"true\"}\nmethod:\n  - type: action\n    name: act\n    provider: {type: process, path: echo, arguments: [\"hi\"]}\nrollbacks:\n  - type: action\n    name: undo\n    provider: {type: process, path: \"true\"}\n";
+    std::fs::write(dir.join("e.yaml"), yaml).unwrap();
+    let out = common::chaosdeck(
+        &dir,
+        &["run", "e.yaml", "--events-file", "events.ndjson"],
+        &[("XDG_DATA_HOME", dir.join("data").to_str().unwrap())],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(dir.join("events.ndjson")).unwrap();
+    let events: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| e["event"].as_str().unwrap())
+        .collect();
+    let order = [
+        "run-started",
+        "hypothesis-started",
+        "hypothesis-completed",
+        "method-started",
+        "activity-started",
+        "activity-completed",
+        "method-completed",
+        "hypothesis-started",
+        "hypothesis-completed",
+        "rollbacks-started",
+        "rollbacks-completed",
+        "run-finished",
+    ];
+    let mut at = 0;
+    for name in &names {
+        if at < order.len() && *name == order[at] {
+            at += 1;
+        }
+    }
+    assert_eq!(at, order.len(), "{names:?}");
+    let act = events
+        .iter()
+        .find(|e| e["event"] == "activity-completed" && e["name"] == "act")
+        .unwrap();
+    assert_eq!(act["status"], "succeeded");
+    assert_eq!(act["output"]["stdout"], "hi\n");
+    let started = events
+        .iter()
+        .find(|e| e["event"] == "activity-started" && e["name"] == "act")
+        .unwrap();
+    assert_eq!(started["activity_type"], "action");
+    assert_eq!(started["background"], false);
+    let last = events.last().unwrap();
+    assert_eq!(last["event"], "run-finished");
+    assert_eq!(last["status"], "completed");
+    assert_eq!(last["deviated"], false);
+}

@@ -50,6 +50,27 @@ pub fn install_crypto() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
+/// The client an http provider (already substituted) needs.
+fn client_key(provider: &Value) -> ClientKey {
+    let (connect_ms, read_ms) = match provider.get("timeout") {
+        Some(Value::Array(pair)) if pair.len() == 2 => (millis(pair.first()), millis(pair.get(1))),
+        other => (millis(other), millis(other)),
+    };
+    ClientKey {
+        verify_tls: super::flag(provider.get("verify_tls"), true),
+        connect_ms,
+        read_ms,
+    }
+}
+
+impl Clients {
+    /// Builds, ahead of time, the client an http provider will use: building one loads the
+    /// system's TLS roots, which must not delay a rollback after an abort.
+    pub fn prepare(&self, provider: &Value) {
+        let _ = self.get(client_key(provider));
+    }
+}
+
 fn millis(v: Option<&Value>) -> Option<u64> {
     super::seconds(v).map(|s| (s * 1000.0).round() as u64)
 }
@@ -66,16 +87,7 @@ pub async fn run(provider: &Value, ctx: &Ctx) -> Result<Value, ActivityError> {
         .to_uppercase();
     let method = reqwest::Method::from_bytes(method.as_bytes())
         .map_err(|_| ActivityError::Unexpected(format!("invalid HTTP method '{method}'")))?;
-    let (connect_ms, read_ms) = match provider.get("timeout") {
-        Some(Value::Array(pair)) if pair.len() == 2 => (millis(pair.first()), millis(pair.get(1))),
-        other => (millis(other), millis(other)),
-    };
-    let verify_tls = super::flag(provider.get("verify_tls"), true);
-    let client = ctx.http.get(ClientKey {
-        verify_tls,
-        connect_ms,
-        read_ms,
-    })?;
+    let client = ctx.http.get(client_key(provider))?;
     let headers = provider.get("headers").and_then(Value::as_object);
     let content_type = headers.and_then(|h| {
         h.iter()

@@ -139,6 +139,7 @@ impl Runner {
             self.rollback_phase().await;
             return self.finish();
         }
+        self.prepare_http_clients();
         self.dynamic_configuration().await;
         let strategy = self.opts.hypothesis_strategy;
         let probes = self.hypothesis_probes();
@@ -225,6 +226,30 @@ impl Runner {
                 let mut vars = (*self.ctx.vars).clone();
                 vars.set(&key, v);
                 self.ctx.vars = Arc::new(vars);
+            }
+        }
+    }
+
+    /// Builds every HTTP client the run will need before anything runs.
+    fn prepare_http_clients(&self) {
+        fn visit(v: &Value, ctx: &Ctx) {
+            match v {
+                Value::Object(map) => {
+                    if map.get("type").and_then(Value::as_str) == Some("http")
+                        && map.contains_key("url")
+                    {
+                        ctx.http
+                            .prepare(&providers::substitute_provider(v, &ctx.vars));
+                    }
+                    map.values().for_each(|x| visit(x, ctx));
+                }
+                Value::Array(items) => items.iter().for_each(|x| visit(x, ctx)),
+                _ => {}
+            }
+        }
+        for key in ["steady-state-hypothesis", "method", "rollbacks"] {
+            if let Some(part) = self.doc.get(key) {
+                visit(part, &self.ctx);
             }
         }
     }
