@@ -1,0 +1,41 @@
+//! The Docker engine: connecting with a negotiated API version (so engines from API 1.41 up
+//! answer), and the errors that name what was tried.
+
+use bollard::Docker;
+
+/// The oldest engine API chaosdeck speaks (Docker 20.10).
+pub const MIN_API: &str = "1.41";
+
+/// Why the engine could not be used.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum DockerError {
+    #[error("no Docker engine answers at {address}: {reason}")]
+    Unreachable { address: String, reason: String },
+    #[error("the Docker engine at {address} said: {reason}")]
+    Engine { address: String, reason: String },
+}
+
+/// Where the engine is looked for: `DOCKER_HOST`, else the local socket.
+pub fn address() -> String {
+    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string())
+}
+
+/// Connects to the engine named by `DOCKER_HOST` (or the local socket) and negotiates the API
+/// version down to what the engine speaks.
+pub async fn connect() -> Result<Docker, DockerError> {
+    let address = address();
+    let unreachable = |reason: String| DockerError::Unreachable {
+        address: address.clone(),
+        reason,
+    };
+    let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
+    let docker = docker
+        .negotiate_version()
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    docker
+        .ping()
+        .await
+        .map_err(|e| unreachable(e.to_string()))?;
+    Ok(docker)
+}
