@@ -200,3 +200,24 @@ method:
     assert!(all.contains("method[1]"), "{all}");
     assert!(all.contains("bad.yaml"), "{all}");
 }
+
+/// Secret values never appear in the journal: not in the experiment's copy (Chaos Toolkit copies
+/// literal secrets there — deliberate difference), not in outputs, not in the resolved variables.
+#[tokio::test(flavor = "multi_thread")]
+async fn secrets_are_masked_in_the_journal() {
+    let yaml = r#"title: t
+description: d
+secrets:
+  api:
+    token: "s3cr3t-value-42"
+method:
+  - type: action
+    name: leaks
+    provider: {type: process, path: echo, arguments: ["token=${token}"]}
+"#;
+    let ran = run_yaml(yaml, RunOptions::default()).await;
+    let text = serde_json::to_string(&ran.journal).unwrap();
+    assert!(!text.contains("s3cr3t-value-42"), "{text}");
+    assert_eq!(ran.journal["experiment"]["secrets"]["api"]["token"], "***");
+    assert_eq!(ran.journal["run"][0]["output"]["stdout"], "token=***\n");
+}

@@ -138,6 +138,9 @@ async fn abort_during_a_long_pause() {
     assert!(took < Duration::from_secs(2), "{took:?}");
     assert_eq!(d.journal["status"], "interrupted");
     assert!(marker.exists());
+    // Deliberate difference (README): an operator's abort is recorded as such.
+    assert_eq!(d.journal["interruption"]["kind"], "operator");
+    assert_eq!(d.journal["interruption"]["name"], "abort");
 }
 
 /// Abort during `sleep 300` as a process action: the whole process group goes, rollback plays.
