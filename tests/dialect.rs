@@ -676,6 +676,11 @@ fn run_activity_wrapper_runs_the_nested_activity_natively() {
     let why = failure(&run[1]);
     assert!(why.contains("status 1 not in [0]"), "{why}");
     assert!(!why.contains("Python"), "no interpreter involved: {why}");
+    // A function taking `secrets` gets the scopes its provider lists, and only those.
+    assert_eq!(
+        run[3]["output"],
+        json!({"keys": ["token"], "token_length": 8})
+    );
     assert_eq!(out.status.code(), Some(1), "the verdict fails the run");
 }
 
@@ -1246,6 +1251,9 @@ def plain(value):
 
 def explode(reason):
     raise ValueError("cannot reach " + reason)
+
+def whisper(secrets):
+    return {"keys": sorted(secrets.keys()), "token_length": len(secrets.get("token", ""))}
 "#;
 
 /// §2 python via the bridge: a function declaring `configuration` receives it, its return value
@@ -1263,6 +1271,11 @@ fn python_bridge_runs_a_users_module() {
 description: d
 configuration:
   api_url: "http://127.0.0.1:1"
+secrets:
+  api:
+    token: "abcdefgh"
+  other:
+    unused: "zzzzzz"
 method:
 {}"#,
         r#"  - type: probe
@@ -1289,6 +1302,13 @@ method:
       func: explode
       arguments:
         reason: "the database"
+  - type: probe
+    name: whisper
+    provider:
+      type: python
+      module: chaosdeck_dialect_ext
+      func: whisper
+      secrets: [api]
 "#
     );
     let (out, journal) = run_binary(&dir, &yaml, &[("PYTHONPATH", dir.to_str().unwrap())]);

@@ -34,6 +34,8 @@ pub struct Resolved {
     pub dynamic: Vec<DynamicEntry>,
     /// Environment seen by lookups and handed to child processes on top of the real one.
     pub env: HashMap<String, String>,
+    /// Secret values by scope, for python functions that take `secrets`.
+    pub secrets: Map<String, Value>,
     pub warnings: Vec<Diagnostic>,
 }
 
@@ -194,7 +196,16 @@ pub fn resolve(
             };
             for (key, entry) in entries {
                 match secret_entry(entry, &out.env) {
-                    Ok(v) => out.vars.add_secret(key, v),
+                    Ok(v) => {
+                        out.vars.add_secret(key, v.clone());
+                        if let Value::Object(scope_values) = out
+                            .secrets
+                            .entry(scope.clone())
+                            .or_insert_with(|| Value::Object(Map::new()))
+                        {
+                            scope_values.insert(key.clone(), v);
+                        }
+                    }
                     Err(msg) => errors.push(Diagnostic::at_path(
                         source,
                         format!("secrets.{scope}.{key}"),

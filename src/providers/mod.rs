@@ -55,6 +55,8 @@ pub struct Ctx {
     /// Variables from `.env` var files, passed to child processes.
     pub env: Arc<HashMap<String, String>>,
     pub http: http::Clients,
+    /// Secret values by scope, for python functions that take `secrets`.
+    pub secrets: Arc<serde_json::Map<String, Value>>,
     /// How long the group of an aborted process gets between SIGTERM and SIGKILL.
     pub kill_grace: std::time::Duration,
 }
@@ -65,6 +67,7 @@ impl Ctx {
             vars: Arc::new(vars),
             env: Arc::new(env),
             http: http::Clients::default(),
+            secrets: Arc::new(serde_json::Map::new()),
             kill_grace: std::time::Duration::from_millis(500),
         }
     }

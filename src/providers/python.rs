@@ -59,7 +59,7 @@ pub async fn run(provider: &Value, ctx: &Ctx) -> Result<Value, ActivityError> {
         "func": func,
         "arguments": arguments.cloned().unwrap_or(Value::Null),
         "configuration": Value::Object(ctx.vars.values().clone()),
-        "secrets": {},
+        "secrets": requested_secrets(provider, ctx),
     });
     let invocation = Invocation::direct(program, vec!["-c".to_string(), BRIDGE.to_string()]);
     let stdin = serde_json::to_vec(&request).unwrap_or_default();
@@ -76,4 +76,20 @@ pub async fn run(provider: &Value, ctx: &Ctx) -> Result<Value, ActivityError> {
         return Err(ActivityError::Failed(err.to_string()));
     }
     Ok(reply.get("ok").cloned().unwrap_or(Value::Null))
+}
+
+/// The secrets a python function gets: the values of the scopes its provider lists in
+/// `secrets`, merged in that order (as Chaos Toolkit passes them).
+fn requested_secrets(provider: &Value, ctx: &Ctx) -> Value {
+    let mut merged = serde_json::Map::new();
+    if let Some(scopes) = provider.get("secrets").and_then(Value::as_array) {
+        for scope in scopes.iter().filter_map(Value::as_str) {
+            if let Some(Value::Object(values)) = ctx.secrets.get(scope) {
+                for (k, v) in values {
+                    merged.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    Value::Object(merged)
 }

@@ -84,7 +84,8 @@ impl Runner {
             );
         }
         let journal = Journal::new(experiment, opts.journal_path.clone());
-        let ctx = Ctx::new(vars, resolved.env.clone());
+        let mut ctx = Ctx::new(vars, resolved.env.clone());
+        ctx.secrets = std::sync::Arc::new(resolved.secrets.clone());
         let step = opts.step;
         Runner {
             doc,
