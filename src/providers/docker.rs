@@ -6,6 +6,8 @@
 mod limits;
 mod probes;
 
+pub use limits::parse_memory;
+
 use super::{seconds, ActivityError, Ctx};
 use crate::docker::target::{find, list_all, Found, Target};
 use crate::docker::{address, connect};
