@@ -15,6 +15,8 @@ pub const SERVICE_LABEL: &str = "com.docker.compose.service";
 /// The Compose label naming a container's project.
 pub const PROJECT_LABEL: &str = "com.docker.compose.project";
 const NUMBER_LABEL: &str = "com.docker.compose.container-number";
+/// How long the check before a run waits for the engine.
+const CHECK_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// What a docker provider points at.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -304,10 +306,21 @@ pub async fn check_targets(doc: &Value, source: &str) -> Vec<Diagnostic> {
     if providers.is_empty() {
         return Vec::new();
     }
-    let all = match connect().await {
-        Ok(docker) => list_all(&docker).await,
-        Err(e) => Err(e.to_string()),
+    let ask = async {
+        match connect().await {
+            Ok(docker) => list_all(&docker).await,
+            Err(e) => Err(e.to_string()),
+        }
     };
+    let all = tokio::time::timeout(CHECK_TIMEOUT, ask)
+        .await
+        .unwrap_or_else(|_| {
+            Err(format!(
+                "the Docker engine at {} did not answer within {} s",
+                address(),
+                CHECK_TIMEOUT.as_secs()
+            ))
+        });
     let all = match all {
         Ok(all) => all,
         Err(why) => {

@@ -62,7 +62,7 @@ impl Aim<'_> {
         ActivityError::Failed(format!(
             "docker {func} on {what} failed at {}: {}",
             address(),
-            engine_message(why.to_string())
+            why.to_string().trim()
         ))
     }
 
@@ -95,11 +95,6 @@ impl Aim<'_> {
 /// The first 12 characters of an id, as `docker ps` shows it.
 pub fn short_id(id: &str) -> String {
     id.chars().take(12).collect()
-}
-
-/// The engine's own words, without bollard's wrapping when it has any.
-fn engine_message(text: String) -> String {
-    text.trim().to_string()
 }
 
 /// Runs a docker provider.
