@@ -80,7 +80,9 @@ impl Target {
 /// A container the engine knows, as found in its list.
 #[derive(Debug, Clone)]
 pub struct Found {
+    /// The full container id.
     pub id: String,
+    /// The container's name, without the leading slash.
     pub name: String,
 }
 

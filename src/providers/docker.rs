@@ -41,9 +41,13 @@ const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// A resolved target: the engine connection and the container it names.
 pub(crate) struct Aim<'a> {
+    /// The engine, version negotiated.
     pub docker: Docker,
+    /// The container acted on.
     pub found: Found,
+    /// What the provider asked for (a service target names its service in messages).
     pub target: Target,
+    /// The provider's `arguments` (null when absent).
     pub arguments: &'a Value,
 }
 
