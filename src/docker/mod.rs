@@ -1,6 +1,8 @@
 //! The Docker engine: connecting with a negotiated API version (so engines from API 1.41 up
 //! answer), and the errors that name what was tried.
 
+pub mod target;
+
 use bollard::Docker;
 
 /// The oldest engine API chaosdeck speaks (Docker 20.10).

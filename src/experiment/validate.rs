@@ -7,6 +7,7 @@
 
 mod activity;
 mod declarations;
+mod docker;
 mod provider;
 mod tolerance;
 

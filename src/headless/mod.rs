@@ -63,6 +63,11 @@ pub async fn prepare(spec: &str, opts: &PrepareOptions) -> Result<(Prepared, Fin
         findings.errors.extend(report.errors);
         findings.warnings.extend(report.warnings);
     }
+    if !opts.no_validation {
+        // Asks the engine only when the document has docker activities.
+        let missing = crate::docker::target::check_targets(&loaded.doc, &loaded.source).await;
+        findings.errors.extend(missing);
+    }
     let resolved = match config::resolve(&loaded.doc, &loaded.source, &overrides) {
         Ok(r) => Some(r),
         Err(errs) => {

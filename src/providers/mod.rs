@@ -1,6 +1,7 @@
 //! Providers: what an activity's `provider` does. One file per provider type; this module picks
 //! one, substitutes the fields Chaos Toolkit substitutes, and applies the `expect` dialect.
 
+pub mod docker;
 pub mod http;
 pub mod natives;
 pub mod process;
@@ -113,6 +114,7 @@ pub fn execute<'a>(
             Some("http") => http::run(&provider, ctx).await,
             Some("process") => process::run(&provider, ctx).await,
             Some("python") => python::run(&provider, ctx).await,
+            Some("docker") => docker::run(&provider, ctx).await,
             Some(other) => Err(ActivityError::Unexpected(format!(
                 "provider type '{other}' is not available in this build"
             ))),
@@ -137,7 +139,8 @@ pub fn execute<'a>(
 }
 
 /// A copy of the provider with `${name}` substituted where Chaos Toolkit substitutes: http url,
-/// headers, timeout, arguments (and the dialect's body); process and python arguments.
+/// headers, timeout, arguments (and the dialect's body); process and python arguments; docker
+/// targets, arguments and timeout.
 pub fn substitute_provider(provider: &Value, vars: &Vars) -> Value {
     let Some(map) = provider.as_object() else {
         return provider.clone();
@@ -146,6 +149,7 @@ pub fn substitute_provider(provider: &Value, vars: &Vars) -> Value {
     let fields: &[&str] = match kind {
         "http" => &["url", "headers", "timeout", "arguments", "body"],
         "process" | "python" => &["arguments"],
+        "docker" => &["container", "service", "project", "arguments", "timeout"],
         _ => &["arguments"],
     };
     let mut out = map.clone();

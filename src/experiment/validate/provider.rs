@@ -1,6 +1,6 @@
 //! Validation of providers: http, process and python keys, and the Python callables chaosdeck
-//! runs natively (`chaoslib.types.run_activity`, `time.sleep`, `subprocess.run`...). docker and
-//! toxiproxy providers are checked where they run.
+//! runs natively (`chaoslib.types.run_activity`, `time.sleep`, `subprocess.run`...). docker keys
+//! are checked in `docker.rs`; toxiproxy providers are checked where they run.
 
 use super::activity::{
     expectations, is_boolean_like, is_non_negative_number, is_placeholder, validate_activity,
@@ -31,8 +31,9 @@ pub(super) fn validate_provider(check: &mut Checker, provider: &Value, path: &st
         Some(Value::String(t)) if t == "http" => http(check, map, path),
         Some(Value::String(t)) if t == "process" => process(check, map, path, activity),
         Some(Value::String(t)) if t == "python" => python(check, map, path),
-        // Their own keys are checked where they run.
-        Some(Value::String(t)) if t == "docker" || t == "toxiproxy" => {}
+        Some(Value::String(t)) if t == "docker" => super::docker::docker(check, map, path),
+        // Its own keys are checked where it runs.
+        Some(Value::String(t)) if t == "toxiproxy" => {}
         Some(other) => check.error(
             &type_path,
             format!(

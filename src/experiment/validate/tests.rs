@@ -239,10 +239,11 @@ fn provider_type_is_required_and_known() {
     );
     let step = json!({"type": "action", "name": "a", "provider": "http"});
     only_error(&one_step(step), "method[0].provider", "must be a mapping");
-    for known in ["docker", "toxiproxy"] {
-        let step = json!({"type": "action", "name": "a", "provider": {"type": known}});
-        assert!(errors(&one_step(step)).is_empty(), "{known}");
-    }
+    let step = json!({"type": "action", "name": "a", "provider": {"type": "toxiproxy"}});
+    assert!(errors(&one_step(step)).is_empty());
+    let docker = json!({"type": "docker", "func": "stop", "container": "db"});
+    let step = json!({"type": "action", "name": "a", "provider": docker});
+    assert!(errors(&one_step(step)).is_empty());
 }
 
 #[test]
