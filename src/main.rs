@@ -64,6 +64,9 @@ enum Command {
         yes: bool,
         /// Only these runs (ids as listed).
         ids: Vec<String>,
+        /// Configuration and secrets to read again, as for `run`.
+        #[arg(long = "var-file", value_name = "PATH")]
+        var_files: Vec<PathBuf>,
     },
     /// Run every experiment of folders or files, each with its journal in the reports folder.
     RunAll {
@@ -226,11 +229,17 @@ fn main() -> ExitCode {
                 })
                 .await
             }
-            Some(Command::Recover { all, yes, ids }) => {
+            Some(Command::Recover {
+                all,
+                yes,
+                ids,
+                var_files,
+            }) => {
                 recover(RecoverRequest {
                     yes: all || yes,
                     ids,
                     data_dir: None,
+                    var_files,
                 })
                 .await
             }

@@ -514,6 +514,10 @@ method:
         let ran = run_yaml(&yaml, o).await;
         let took = started.elapsed();
         assert_eq!(ran.journal["experiment"]["dry"], mode.as_str());
+        // design.md Verdict: a run whose activities were not executed does not pass.
+        if mode != DryMode::Pause {
+            assert!(!ran.report.verdict.passed, "{mode:?}");
+        }
         let probe = &ran.journal["steady_states"]["before"]["probes"][0];
         if probe_runs {
             assert_eq!(probe["tolerance_met"], false, "{mode:?}");

@@ -221,3 +221,25 @@ method:
     assert_eq!(ran.journal["experiment"]["secrets"]["api"]["token"], "***");
     assert_eq!(ran.journal["run"][0]["output"]["stdout"], "token=***\n");
 }
+
+/// `run-all` never overwrites a journal: two files with one stem get two reports.
+#[test]
+fn run_all_keeps_every_journal() {
+    let dir = tempdir();
+    let exp = dir.join("exp");
+    std::fs::create_dir_all(&exp).unwrap();
+    std::fs::write(exp.join("x.yaml"), "title: a\ndescription: d\nmethod: []\n").unwrap();
+    std::fs::write(
+        exp.join("x.json"),
+        r#"{"title": "b", "description": "d", "method": [{"type": "action", "name": "f", "provider": {"type": "process", "path": "false"}}]}"#,
+    )
+    .unwrap();
+    let out = common::chaosdeck(&dir, &["run-all", "exp", "--reports-dir", "rep"], &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("Passed: 1") && err.contains("Failed: 1"),
+        "{err}"
+    );
+    assert_eq!(std::fs::read_dir(dir.join("rep")).unwrap().count(), 2);
+}

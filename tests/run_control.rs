@@ -517,3 +517,84 @@ async fn activity_timeout_is_enforced() {
     assert_eq!(d.journal["run"][0]["status"], "failed");
     assert_eq!(d.journal["status"], "completed");
 }
+
+/// Skipping the rollbacks at their hold fails the verdict and leaves them owed in the ledger.
+#[tokio::test(flavor = "multi_thread")]
+async fn skipped_rollbacks_stay_owed() {
+    let ledger = tempdir();
+    let marker = tempdir().join("undone");
+    let opts = RunOptions {
+        step: StepMode::EachActivity,
+        ledger_dir: Some(ledger.clone()),
+        ..RunOptions::default()
+    };
+    let action = "  - type: action\n    name: a\n    provider: {type: process, path: \"true\"}\n";
+    let d = drive(&with_rollback(action, &marker), opts, |e| match e {
+        Event::Held { next: None } => vec![Control::Skip],
+        Event::Held { .. } => vec![Control::Step],
+        _ => vec![],
+    })
+    .await;
+    assert!(!marker.exists());
+    assert!(!d.report.verdict.passed);
+    assert!(
+        d.report
+            .verdict
+            .reasons
+            .iter()
+            .any(|r| r.contains("rollbacks: skipped")),
+        "{:?}",
+        d.report.verdict.reasons
+    );
+    assert_eq!(std::fs::read_dir(&ledger).unwrap().count(), 1, "still owed");
+}
+
+/// A rollback that hangs after an abort ends at its timeout as a failed rollback, not an
+/// interrupted one, and the next still plays.
+#[tokio::test(flavor = "multi_thread")]
+async fn rollback_timeout_after_an_abort_is_a_failure() {
+    let dir = tempdir();
+    let marker = dir.join("second");
+    let yaml = format!(
+        "title: t\ndescription: d\nmethod:\n  - type: action\n    name: long\n    provider: {{type: process, path: sleep, arguments: [\"30\"]}}\nrollbacks:\n  - type: action\n    name: hangs\n    provider: {{type: process, path: sleep, arguments: [\"30\"]}}\n  - type: action\n    name: second\n    provider: {{type: process, path: touch, arguments: [\"{}\"]}}\n",
+        marker.display()
+    );
+    let opts = RunOptions {
+        rollback_timeout: Duration::from_millis(500),
+        ..RunOptions::default()
+    };
+    let d = drive(&yaml, opts, |e| {
+        if started(e, "long") {
+            vec![Control::Abort]
+        } else {
+            vec![]
+        }
+    })
+    .await;
+    let rb = d.journal["rollbacks"].as_array().unwrap();
+    assert_eq!(rb[0]["status"], "failed", "{}", rb[0]);
+    assert_eq!(rb[1]["status"], "succeeded");
+    assert!(marker.exists());
+    assert!(d
+        .report
+        .verdict
+        .reasons
+        .iter()
+        .any(|r| r.starts_with("rollbacks: 1 failed")));
+}
+
+/// §6: interrupted mid-hypothesis, `steady_states.before` stays null.
+#[tokio::test(flavor = "multi_thread")]
+async fn abort_during_the_before_hypothesis_leaves_it_null() {
+    let yaml = "title: t\ndescription: d\nsteady-state-hypothesis:\n  title: h\n  probes:\n    - type: probe\n      name: slow\n      tolerance: 0\n      provider: {type: process, path: sleep, arguments: [\"30\"]}\nmethod: []\n";
+    let d = drive(yaml, RunOptions::default(), |e| {
+        if started(e, "slow") {
+            vec![Control::Abort]
+        } else {
+            vec![]
+        }
+    })
+    .await;
+    assert_eq!(d.journal["status"], "interrupted");
+    assert_eq!(d.journal["steady_states"]["before"], Value::Null);
+}

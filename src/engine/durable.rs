@@ -38,8 +38,22 @@ impl DurableFile {
         }
     }
 
-    /// Replaces the file's content; `sync` also flushes it to disk.
+    /// Replaces the file's content; `sync` also flushes it to disk. A path that is not a
+    /// regular file (`/dev/null`, a pipe) is written through; a symbolic link is followed, so
+    /// the file it points to is replaced and the link stays.
     pub fn write(&mut self, bytes: &[u8], sync: bool) -> std::io::Result<()> {
+        if let Ok(meta) = std::fs::symlink_metadata(&self.path) {
+            if meta.file_type().is_symlink() {
+                let target = std::fs::canonicalize(&self.path)
+                    .or_else(|_| std::fs::read_link(&self.path))?;
+                *self = DurableFile::new(target);
+                return self.write(bytes, sync);
+            }
+            if !meta.file_type().is_file() {
+                let mut file = OpenOptions::new().write(true).open(&self.path)?;
+                return file.write_all(bytes);
+            }
+        }
         if self.swap_works && self.path.exists() {
             match self.write_by_swap(bytes, sync) {
                 Ok(()) => return Ok(()),
@@ -124,6 +138,42 @@ mod tests {
         f.close();
         let left: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
         assert_eq!(left.len(), 1, "only the file itself remains");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn links_are_followed_and_devices_written_through() {
+        let dir = std::env::temp_dir().join(format!("chaosdeck-durable-l-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let real = dir.join("real.json");
+        std::fs::write(&real, "old").unwrap();
+        let link = dir.join("link.json");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let mut f = DurableFile::new(link.clone());
+        f.write(b"new", false).unwrap();
+        f.write(b"newer", false).unwrap();
+        f.close();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "newer");
+        // A pipe stands for a device such as /dev/null: it is written through, not replaced.
+        let fifo = dir.join("pipe");
+        let c = std::ffi::CString::new(fifo.as_os_str().as_bytes()).unwrap();
+        // SAFETY: mkfifo only reads the NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let reader = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+        };
+        let mut pipe = DurableFile::new(fifo.clone());
+        pipe.write(b"through", false).unwrap();
+        drop(pipe);
+        assert_eq!(reader.join().unwrap(), "through");
+        use std::os::unix::fs::FileTypeExt;
+        let meta = std::fs::symlink_metadata(&fifo).unwrap();
+        assert!(meta.file_type().is_fifo(), "the pipe is still a pipe");
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

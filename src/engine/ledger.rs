@@ -84,7 +84,11 @@ pub struct Ledger {
 impl Ledger {
     /// Writes a new record (atomically, flushed to disk).
     pub fn create(dir: &Path, owed: Owed) -> std::io::Result<Ledger> {
-        std::fs::create_dir_all(dir)?;
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
         let ledger = Ledger {
             path: dir.join(format!("{}.json", owed.id)),
             owed,
@@ -97,9 +101,12 @@ impl Ledger {
         &self.path
     }
 
+    /// Writes the record, readable by its owner only.
     pub fn save(&self) -> std::io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
         let value = serde_json::to_value(&self.owed).map_err(std::io::Error::other)?;
-        super::journal::write_atomic(&self.path, &value, true)
+        super::journal::write_atomic(&self.path, &value, true)?;
+        std::fs::set_permissions(&self.path, std::fs::Permissions::from_mode(0o600))
     }
 
     /// Removes the record: nothing is owed any more.

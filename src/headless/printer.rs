@@ -47,7 +47,14 @@ pub fn line(event: &Event, colour: bool) -> Option<String> {
                 (ActivityStatus::Succeeded, Some((true, d))) => {
                     (paint("✓", "32", colour), format!("tolerance met: {d}"))
                 }
-                (ActivityStatus::Succeeded, None) => (paint("✓", "32", colour), "succeeded".into()),
+                (ActivityStatus::Succeeded, None) => match nonzero_exit(event) {
+                    Some(code) if activity.kind == "action" => (
+                        paint("!", "33", colour),
+                        format!("succeeded, but exited {code}"),
+                    ),
+                    Some(code) => (paint("✓", "32", colour), format!("succeeded, exit {code}")),
+                    None => (paint("✓", "32", colour), "succeeded".into()),
+                },
                 (ActivityStatus::Failed(m), _) => {
                     (paint("✗", "31", colour), format!("failed: {m}"))
                 }
@@ -95,14 +102,28 @@ pub fn line(event: &Event, colour: bool) -> Option<String> {
         } => Some(format!(
             "■ {reason}: {}",
             if *with_rollback {
-                "rolling back now"
+                "aborting"
             } else {
-                "no rollback"
+                "aborting without rollback"
             }
         )),
         Event::Deviated => Some("[after] the system deviated from its steady state".to_string()),
         _ => None,
     }
+}
+
+/// The exit status of a finished activity whose output is shaped like a process result, when
+/// it is not 0.
+fn nonzero_exit(event: &Event) -> Option<i64> {
+    let Event::ActivityFinished {
+        output: Some(output),
+        ..
+    } = event
+    else {
+        return None;
+    };
+    output.get("stdout")?;
+    output.get("status")?.as_i64().filter(|c| *c != 0)
 }
 
 /// Writes the closing summary of a run.

@@ -5,6 +5,7 @@ use super::printer::{colour_enabled, line};
 use crate::engine::ledger::{self, Ledger};
 use crate::engine::{self, Prepared, RollbackStrategy, RunOptions};
 use crate::experiment::config::{self, Overrides};
+use crate::experiment::load::{load, LoadOptions};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use tokio::sync::mpsc;
@@ -18,6 +19,8 @@ pub struct RecoverRequest {
     pub ids: Vec<String>,
     /// The data directory (default: chaosdeck's).
     pub data_dir: Option<PathBuf>,
+    /// Var files to read configuration and secrets from again (as `run --var-file`).
+    pub var_files: Vec<PathBuf>,
 }
 
 /// Lists and, confirmed, plays owed rollbacks. Exit 0 when nothing is left owed.
@@ -59,7 +62,7 @@ pub async fn recover(req: RecoverRequest) -> i32 {
             left += 1;
             continue;
         }
-        if !play(l, &data, &mut err).await {
+        if !play(l, &data, &req.var_files, &mut err).await {
             left += 1;
         }
     }
@@ -81,12 +84,28 @@ fn confirm(l: &Ledger) -> bool {
 }
 
 /// Plays one run's owed rollbacks; true when all of them played.
-async fn play(l: Ledger, data: &std::path::Path, err: &mut impl Write) -> bool {
-    let owed = l.owed.clone();
-    let overrides = Overrides {
+async fn play(
+    l: Ledger,
+    data: &std::path::Path,
+    var_files: &[PathBuf],
+    err: &mut impl Write,
+) -> bool {
+    let mut owed = l.owed.clone();
+    let mut overrides = Overrides {
         configuration: owed.configuration.clone(),
         ..Overrides::default()
     };
+    for file in var_files {
+        if let Err(e) = config::load_var_file(file, &mut overrides) {
+            let _ = writeln!(err, "error: {e}");
+            return false;
+        }
+    }
+    if let Err(e) = read_secrets_again(&mut owed.experiment, &owed.source, &overrides).await {
+        let _ = writeln!(err, "error: {e}");
+        let _ = writeln!(err, "{}: not recovered; it stays owed", owed.id);
+        return false;
+    }
     let resolved = match config::resolve(&owed.experiment, &owed.source, &overrides) {
         Ok(r) => r,
         Err(errors) => {
@@ -138,5 +157,51 @@ async fn play(l: Ledger, data: &std::path::Path, err: &mut impl Write) -> bool {
         true
     } else {
         false
+    }
+}
+
+/// The ledger keeps no literal secret (they are stored as `***`): they are read again from the
+/// experiment's source, unless a var file gives their scope.
+async fn read_secrets_again(
+    experiment: &mut serde_json::Value,
+    source: &str,
+    overrides: &Overrides,
+) -> Result<(), String> {
+    let masked = |scopes: &serde_json::Value| -> Vec<String> {
+        let mut names = Vec::new();
+        if let Some(scopes) = scopes.as_object() {
+            for (scope, values) in scopes {
+                if overrides.secrets.contains_key(scope) {
+                    continue;
+                }
+                for (k, v) in values.as_object().into_iter().flatten() {
+                    if v == "***" {
+                        names.push(format!("{scope}.{k}"));
+                    }
+                }
+            }
+        }
+        names
+    };
+    let Some(secrets) = experiment.get("secrets").cloned() else {
+        return Ok(());
+    };
+    if masked(&secrets).is_empty() {
+        return Ok(());
+    }
+    if let Ok(loaded) = load(source, LoadOptions::default()).await {
+        if let Some(fresh) = loaded.doc.get("secrets") {
+            experiment["secrets"] = fresh.clone();
+        }
+    }
+    let still = experiment.get("secrets").map(masked).unwrap_or_default();
+    if still.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "the secrets {} were written in {source}, which cannot be read again; give them \
+             with --var-file FILE (a secrets: section)",
+            still.join(", ")
+        ))
     }
 }

@@ -88,10 +88,7 @@ pub async fn run_all(req: RunAllRequest) -> i32 {
     for path in &experiments {
         let name = stem(path);
         let _ = writeln!(err, "{rule}\nRunning: {name}\n{rule}");
-        let journal = req.reports_dir.join(format!(
-            "{name}-{}.json",
-            Local::now().format("%Y%m%d-%H%M%S")
-        ));
+        let journal = unique_report(&req.reports_dir, &name);
         let request = RunRequest {
             spec: path.display().to_string(),
             prepare: req.prepare.clone(),
@@ -125,4 +122,18 @@ fn stem(p: &Path) -> String {
     p.file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default()
+}
+
+/// `NAME-YYYYMMDD-HHMMSS.json` in the reports folder; `-2`, `-3`… when that name is taken (two
+/// files with one stem, or two runs in the same second), so no journal overwrites another.
+fn unique_report(dir: &Path, name: &str) -> PathBuf {
+    let stamp = Local::now().format("%Y%m%d-%H%M%S");
+    let first = dir.join(format!("{name}-{stamp}.json"));
+    if !first.exists() {
+        return first;
+    }
+    (2..)
+        .map(|n| dir.join(format!("{name}-{stamp}-{n}.json")))
+        .find(|p| !p.exists())
+        .unwrap_or(first)
 }

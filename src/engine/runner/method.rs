@@ -146,7 +146,8 @@ impl Runner {
                 entry.end = Some((Utc::now(), end));
                 status
             }
-            None if self.stopped() => {
+            // A rollback is never cut short by an abort: only its timeout ends it.
+            None if self.stopped() && aref.phase != Phase::Rollbacks => {
                 entry.end = Some((Utc::now(), EntryEnd::Unfinished));
                 ActivityStatus::Interrupted
             }

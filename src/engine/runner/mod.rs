@@ -54,6 +54,8 @@ pub(super) struct Runner {
     ledger: Option<Ledger>,
     /// The first rollback not played, once the rollback phase has decided.
     owed_from: Option<usize>,
+    /// The operator skipped the rollbacks at their hold.
+    rollbacks_skipped: bool,
 }
 
 impl Runner {
@@ -106,6 +108,7 @@ impl Runner {
             source,
             ledger: None,
             owed_from: None,
+            rollbacks_skipped: false,
         }
     }
 
@@ -155,7 +158,8 @@ impl Runner {
                     .any(|p| matches!(p.status(), Some(EntryEnd::Failed(_))));
                 self.status = Some(if errored { "failed" } else { "completed" }.into());
             }
-            if !self.stopped() || !state.probes.is_empty() {
+            // Interrupted mid-hypothesis, `before` stays null (as Chaos Toolkit leaves it).
+            if !self.stopped() {
                 self.journal.before = Some(state);
             }
             self.persist(true);
@@ -307,6 +311,23 @@ impl Runner {
             verdict.passed = false;
             verdict.reasons.push(format!(
                 "rollbacks: owed from rollbacks[{from}] (chaosdeck recover)"
+            ));
+        }
+        if self.rollbacks_skipped {
+            verdict.passed = false;
+            verdict
+                .reasons
+                .push("rollbacks: skipped by the operator (still owed)".to_string());
+        }
+        if let Some(mode) = self
+            .opts
+            .dry
+            .filter(|d| *d != crate::engine::DryMode::Pause)
+        {
+            verdict.passed = false;
+            verdict.reasons.push(format!(
+                "dry run (--dry {}): activities were not executed",
+                mode.as_str()
             ));
         }
         let mut extra = std::mem::take(&mut self.journal.chaosdeck);

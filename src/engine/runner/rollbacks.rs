@@ -74,6 +74,7 @@ impl Runner {
                 self.skipped
                     .push(json!({"phase": "rollbacks", "index": null, "name": null}));
                 self.owed_from = Some(first);
+                self.rollbacks_skipped = true;
                 return;
             }
             if self.without_rollback() {
@@ -147,7 +148,14 @@ impl Runner {
                 .to_string(),
             state: "running".into(),
             owed_from: 0,
-            experiment: self.doc.clone(),
+            // Literal secrets are not stored: `recover` reads them again from the source.
+            experiment: {
+                let mut doc = self.doc.clone();
+                if let Some(secrets) = doc.get("secrets").cloned() {
+                    doc["secrets"] = mask_secrets(&secrets);
+                }
+                doc
+            },
             configuration: self.ctx.vars.configuration(),
             journal_path: self.journal.path().map(|p| p.display().to_string()),
         };
@@ -175,7 +183,11 @@ impl Runner {
         let skipped_by_interruption = status == "interrupted"
             && self.opts.rollback_strategy != crate::engine::RollbackStrategy::Never;
         let owed = match self.owed_from {
-            Some(i) if self.without_rollback() || skipped_by_interruption => Some(i),
+            Some(i)
+                if self.without_rollback() || skipped_by_interruption || self.rollbacks_skipped =>
+            {
+                Some(i)
+            }
             _ => None,
         };
         match owed {
