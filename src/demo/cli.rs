@@ -91,10 +91,27 @@ pub async fn run_service(args: DemoServiceArgs) -> i32 {
         }
     };
     println!("demo {name} listening on {}", running.addr());
+    if std::process::id() == 1 {
+        tokio::spawn(reap_orphans());
+    }
     let signal = wait_for_signal().await;
     println!("demo {name} stopping ({signal})");
     running.stop().await;
     0
+}
+
+/// As PID 1 of a container, the service inherits every orphan of `docker exec` (a backgrounded
+/// stress-ng, say); it waits for them so they do not linger as zombies. The service starts no
+/// children of its own, so no one else is waiting for these.
+async fn reap_orphans() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let Ok(mut children) = signal(SignalKind::child()) else {
+        return;
+    };
+    while children.recv().await.is_some() {
+        // SAFETY: waitpid with WNOHANG and a null status pointer only reaps exited children.
+        while unsafe { libc::waitpid(-1, std::ptr::null_mut(), libc::WNOHANG) } > 0 {}
+    }
 }
 
 async fn wait_for_signal() -> &'static str {
