@@ -88,7 +88,6 @@ RUN ["/bin/busybox", "--install", "-s", "/bin"]
 ENV PATH=/bin:/usr/bin
 LABEL org.opencontainers.image.title="chaosdeck demo" \
       org.opencontainers.image.description="chaosdeck's demo API, database and cache stand-ins"
-EXPOSE 8000 5432 6379
 STOPSIGNAL SIGTERM
 CMD ["/bin/chaosdeck", "demo-service", "api", "--listen", "0.0.0.0:8000"]
 DOCKERFILE

@@ -3,11 +3,13 @@
 //! and judges its health by pinging its database and cache stand-ins on every health request,
 //! so a stopped dependency shows at once and a restarted one is seen as soon as it answers.
 
+use super::login::login;
+pub use super::login::User;
 use super::{ping, spawn_listener, Running};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::Full;
 use hyper::body::Incoming;
-use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE, WWW_AUTHENTICATE};
+use hyper::header::{HeaderValue, ALLOW, CONTENT_TYPE};
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -15,7 +17,6 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::convert::Infallible;
-use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -25,36 +26,10 @@ use tokio_util::sync::CancellationToken;
 
 /// The port the guide's API answers on, and the demo's default.
 pub const DEFAULT_PORT: u16 = 8000;
-/// Largest request body read (a login is a few dozen bytes); more is answered 413.
-const MAX_BODY: usize = 64 * 1024;
 /// A client that has not sent its request head within this long is disconnected.
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long open connections get to finish their request when the API stops.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
-
-/// An account the login endpoint accepts.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct User {
-    pub email: String,
-    pub password: String,
-}
-
-impl User {
-    /// Reads `email:password[,email:password...]`; the password may itself hold colons.
-    pub fn parse_list(spec: &str) -> Result<Vec<User>, String> {
-        spec.split(',')
-            .map(str::trim)
-            .filter(|entry| !entry.is_empty())
-            .map(|entry| match entry.split_once(':') {
-                Some((email, password)) if !email.is_empty() => Ok(User {
-                    email: email.to_string(),
-                    password: password.to_string(),
-                }),
-                _ => Err(format!("'{entry}' is not email:password")),
-            })
-            .collect()
-    }
-}
 
 /// What the API depends on and how it judges them.
 #[derive(Clone, Debug)]
@@ -211,7 +186,7 @@ async fn handle(state: &State, request: Request<Incoming>) -> Response<Full<Byte
             Route::Ready => ready(state, false).await,
             Route::HealthDetailed => ready(state, true).await,
             Route::Metrics => metrics(state).await,
-            Route::Login => login(state, request).await,
+            Route::Login => login(&state.config.users, &state.tokens_issued, request).await,
             Route::Other => json_response(StatusCode::NOT_FOUND, json!({"detail": "Not Found"})),
         }
     };
@@ -355,134 +330,11 @@ async fn metrics(state: &State) -> Response<Full<Bytes>> {
     response
 }
 
-async fn login(state: &State, request: Request<Incoming>) -> Response<Full<Bytes>> {
-    let body = match Limited::new(request.into_body(), MAX_BODY).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-            return json_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                json!({"detail": format!("the body may hold at most {MAX_BODY} bytes")}),
-            );
-        }
-        Err(_) => {
-            return json_response(
-                StatusCode::BAD_REQUEST,
-                json!({"detail": "the request body could not be read"}),
-            );
-        }
-    };
-    let (email, password) = match credentials(&body) {
-        Ok(pair) => pair,
-        Err(problems) => {
-            return json_response(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json!({"detail": problems}),
-            )
-        }
-    };
-    let known = state
-        .config
-        .users
-        .iter()
-        .any(|u| u.email == email && u.password == password);
-    if !known {
-        let mut response = json_response(
-            StatusCode::UNAUTHORIZED,
-            json!({"detail": "Incorrect email or password"}),
-        );
-        response
-            .headers_mut()
-            .insert(WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        return response;
-    }
-    let serial = state.tokens_issued.fetch_add(1, Ordering::Relaxed);
-    json_response(
-        StatusCode::OK,
-        json!({"access_token": token(&email, serial), "token_type": "bearer"}),
-    )
-}
-
-/// The email and password of a login body, or the problems found, one entry per field in the
-/// shape FastAPI uses for its 422 answers.
-fn credentials(body: &[u8]) -> Result<(String, String), Vec<Value>> {
-    let problem =
-        |loc: &[&str], msg: String, kind: &str| json!({"loc": loc, "msg": msg, "type": kind});
-    let value: Value = serde_json::from_slice(body).map_err(|e| {
-        vec![problem(
-            &["body"],
-            format!("invalid JSON: {e}"),
-            "json_invalid",
-        )]
-    })?;
-    let Value::Object(map) = value else {
-        let msg = "the body must be a JSON object with email and password".to_string();
-        return Err(vec![problem(&["body"], msg, "model_attributes_type")]);
-    };
-    let mut problems = Vec::new();
-    let mut field = |name: &str| match map.get(name) {
-        Some(Value::String(text)) => Some(text.clone()),
-        None => {
-            problems.push(problem(&["body", name], "Field required".into(), "missing"));
-            None
-        }
-        Some(_) => {
-            let msg = "Input should be a valid string".to_string();
-            problems.push(problem(&["body", name], msg, "string_type"));
-            None
-        }
-    };
-    match (field("email"), field("password")) {
-        (Some(email), Some(password)) => Ok((email, password)),
-        _ => Err(problems),
-    }
-}
-
-/// An opaque bearer token; the demo never checks it, it only has to look like one.
-fn token(email: &str, serial: u64) -> String {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write(email.as_bytes());
-    hasher.write_u64(serial);
-    let first = hasher.finish();
-    hasher.write_u64(first);
-    format!("demo.{first:016x}{:016x}", hasher.finish())
-}
-
-fn json_response(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
+pub(super) fn json_response(status: StatusCode, body: Value) -> Response<Full<Bytes>> {
     let mut response = Response::new(Full::new(Bytes::from(body.to_string())));
     *response.status_mut() = status;
     response
         .headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::{credentials, User};
-
-    #[test]
-    fn users_parse_from_a_list() {
-        let users = User::parse_list("a@x:1, b@x:p:w ,").unwrap();
-        assert_eq!(users.len(), 2);
-        assert_eq!(users[1].password, "p:w");
-        assert!(User::parse_list("nopassword").is_err());
-        assert!(User::parse_list(":pw").is_err());
-    }
-
-    #[test]
-    fn malformed_login_bodies_name_their_problems() {
-        assert!(credentials(br#"{"email":"a","password":"b"}"#).is_ok());
-        for body in [
-            &b"not json"[..],
-            b"[]",
-            b"{}",
-            br#"{"email":1,"password":"b"}"#,
-            b"",
-        ] {
-            let problems = credentials(body).unwrap_err();
-            assert!(!problems.is_empty(), "{}", String::from_utf8_lossy(body));
-        }
-        let problems = credentials(br#"{"email":"a"}"#).unwrap_err();
-        assert_eq!(problems[0]["loc"][1], "password");
-    }
 }

@@ -9,6 +9,7 @@ pub mod api;
 pub mod cache;
 pub mod cli;
 pub mod database;
+mod login;
 
 use std::io;
 use std::net::SocketAddr;
