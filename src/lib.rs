@@ -1,6 +1,7 @@
 //! chaosdeck: runs Chaos Toolkit experiments for GameDays. The library holds the experiment model,
 //! the engine and the providers; the binary only wires the command line to them.
 
+pub mod demo;
 pub mod docker;
 pub mod engine;
 pub mod experiment;

@@ -1,5 +1,6 @@
 //! The chaosdeck command line: wiring only.
 
+use chaosdeck::demo::cli::{run_service, DemoServiceArgs};
 use chaosdeck::engine::StepMode;
 use chaosdeck::headless::recover::{recover, RecoverRequest};
 use chaosdeck::headless::run::{print_findings, run, RunRequest};
@@ -90,6 +91,9 @@ enum Command {
         #[arg(long = "var-file", value_name = "PATH")]
         var_files: Vec<PathBuf>,
     },
+    /// Run one service of the demo system (the command of the demo containers).
+    #[command(hide = true)]
+    DemoService(DemoServiceArgs),
 }
 
 #[derive(Args, Clone)]
@@ -273,6 +277,7 @@ fn main() -> ExitCode {
                 )
                 .await
             }
+            Some(Command::DemoService(args)) => run_service(args).await,
             None => {
                 eprintln!("chaosdeck: name a command (run, run-all, validate); see --help");
                 2
