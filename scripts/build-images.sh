@@ -11,7 +11,8 @@
 #                                   stress-ng with every library it links, at the same paths
 #
 # The static chaosdeck is built with its own target directory (CHAOSDECK_STATIC_TARGET_DIR,
-# default target/static), so it never invalidates the usual build.
+# default target/static), so it never invalidates the usual build, in the profile named by
+# CHAOSDECK_STATIC_PROFILE (default release; the tests use dev, which builds much faster).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,9 +63,12 @@ build_demo() {
   local target_dir=${CHAOSDECK_STATIC_TARGET_DIR:-target/static}
   local triple=x86_64-unknown-linux-gnu
   echo "building chaosdeck statically in $target_dir (this takes a while the first time)" >&2
+  local profile=${CHAOSDECK_STATIC_PROFILE:-release}
+  local out_dir=$profile
+  [ "$profile" = dev ] && out_dir=debug
   RUSTFLAGS="-C target-feature=+crt-static" CARGO_TARGET_DIR="$target_dir" \
-    cargo build --release --quiet --target "$triple" --bin chaosdeck
-  local bin="$target_dir/$triple/release/chaosdeck"
+    cargo build --profile "$profile" --quiet --target "$triple" --bin chaosdeck
+  local bin="$target_dir/$triple/$out_dir/chaosdeck"
   if ldd "$bin" >/dev/null 2>&1 && ! ldd "$bin" 2>&1 | grep -q 'statically linked'; then
     echo "error: $bin is dynamically linked; it cannot run FROM scratch" >&2
     exit 1
