@@ -913,3 +913,27 @@ method:
     assert!(!all.contains("${defined}"), "{all}");
     assert_eq!(findings.errors.len(), 3, "{all}");
 }
+
+/// §4 (chaostoolkit-lib providers): with neither configuration nor secrets declared, provider
+/// `arguments` are not substituted at all, so `$$` stays `$$` (found by bench/compat.sh).
+#[tokio::test(flavor = "multi_thread")]
+async fn arguments_are_left_alone_without_configuration_or_secrets() {
+    let yaml = r#"title: t
+description: d
+method:
+  - type: action
+    name: dollars
+    provider: {type: process, path: echo, arguments: ["cost $$5 a$$$$b"]}
+"#;
+    let ran = common::run_yaml(yaml, chaosdeck::engine::RunOptions::default()).await;
+    assert_eq!(
+        ran.journal["run"][0]["output"]["stdout"],
+        "cost $$5 a$$$$b\n"
+    );
+    let with_config = yaml.replace(
+        "description: d\n",
+        "description: d\nconfiguration: {x: 1}\n",
+    );
+    let ran = common::run_yaml(&with_config, chaosdeck::engine::RunOptions::default()).await;
+    assert_eq!(ran.journal["run"][0]["output"]["stdout"], "cost $5 a$$b\n");
+}

@@ -54,7 +54,12 @@ impl Stack {
     fn script(&self, args: &[&str]) -> std::process::Output {
         Command::new(repo().join("scripts/demo-stack.sh"))
             .args(args)
-            .args(["--project", &self.project, "--api-port", &self.port.to_string()])
+            .args([
+                "--project",
+                &self.project,
+                "--api-port",
+                &self.port.to_string(),
+            ])
             .output()
             .expect("run demo-stack.sh")
     }
@@ -66,7 +71,11 @@ impl Stack {
     fn run(&self, experiment: &str, dir: &Path) -> (std::process::Output, Value) {
         let journal = dir.join(format!("{experiment}.json"));
         let out = Command::new(env!("CARGO_BIN_EXE_chaosdeck"))
-            .args(["run", &format!("experiments/{experiment}.yaml"), "--journal-path"])
+            .args([
+                "run",
+                &format!("experiments/{experiment}.yaml"),
+                "--journal-path",
+            ])
             .arg(&journal)
             .current_dir(repo())
             .env("NO_COLOR", "1")
@@ -96,7 +105,14 @@ fn entry<'a>(journal: &'a Value, phase: &str, name: &str) -> &'a Value {
 
 fn healthy(stack: &Stack) -> bool {
     Command::new("curl")
-        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", &stack.url("/ready")])
+        .args([
+            "-s",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            &stack.url("/ready"),
+        ])
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout) == "200")
         .unwrap_or(false)
@@ -113,13 +129,21 @@ fn the_docker_experiments_run_green_on_the_demo_stack() {
     assert_eq!(out.status.code(), Some(0), "database-failure:\n{err}");
     assert_eq!(j["chaosdeck"]["verdict"], "passed");
     assert_eq!(
-        j["steady_states"]["before"]["probes"][1]["output"]["running"],
-        true,
+        j["steady_states"]["before"]["probes"][1]["output"]["running"], true,
         "running before"
     );
-    assert_eq!(entry(&j, "run", "database-stopped")["output"]["running"], false);
-    assert_eq!(entry(&j, "run", "api-health-degraded")["output"]["status"], 503);
-    assert_eq!(entry(&j, "rollbacks", "database-running-again")["output"]["running"], true);
+    assert_eq!(
+        entry(&j, "run", "database-stopped")["output"]["running"],
+        false
+    );
+    assert_eq!(
+        entry(&j, "run", "api-health-degraded")["output"]["status"],
+        503
+    );
+    assert_eq!(
+        entry(&j, "rollbacks", "database-running-again")["output"]["running"],
+        true
+    );
     assert!(healthy(&stack), "healthy after database-failure");
 
     let (out, j) = stack.run("cache-unavailable", &dir);
@@ -127,7 +151,10 @@ fn the_docker_experiments_run_green_on_the_demo_stack() {
     assert_eq!(out.status.code(), Some(0), "cache-unavailable:\n{err}");
     assert_eq!(entry(&j, "run", "cache-down")["output"]["running"], false);
     assert_eq!(entry(&j, "run", "api-not-ready")["output"]["status"], 503);
-    assert_eq!(entry(&j, "rollbacks", "cache-running-again")["output"]["running"], true);
+    assert_eq!(
+        entry(&j, "rollbacks", "cache-running-again")["output"]["running"],
+        true
+    );
     assert!(healthy(&stack), "healthy after cache-unavailable");
 
     let (out, j) = stack.run("resource-exhaustion", &dir);

@@ -153,7 +153,13 @@ pub fn substitute_provider(provider: &Value, vars: &Vars) -> Value {
         _ => &["arguments"],
     };
     let mut out = map.clone();
+    // Chaos Toolkit substitutes provider arguments only when the experiment has configuration
+    // or secrets at all; without any, `$$` in arguments stays `$$`.
+    let nothing_declared = vars.values().is_empty();
     for f in fields {
+        if nothing_declared && matches!(*f, "arguments" | "body") {
+            continue;
+        }
         if let Some(v) = map.get(*f) {
             out.insert((*f).to_string(), vars.substitute(v));
         }
