@@ -96,5 +96,8 @@ class Handler(BaseHTTPRequestHandler):
 class Server(ThreadingHTTPServer):
     daemon_threads = True
 
+    def handle_error(self, request, client_address):
+        pass  # a client that gave up (timeout, abort) is expected here
+
 
 Server(("127.0.0.1", int(sys.argv[1])), Handler).serve_forever()
