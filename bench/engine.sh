@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 runs=${1:-20}
 command -v hyperfine >/dev/null || { apt-get install -y -qq hyperfine >/dev/null; }
 cargo build --release --quiet
-bin=$PWD/target/release/chaosdeck
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/chaosdeck
 work=$(mktemp -d)
 trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
 
