@@ -6,6 +6,7 @@
 //! `0755`, `1:30`...), a warning names the line. Every error names the file, and the line and
 //! column when the text is at fault.
 
+mod depth;
 mod scan;
 mod yaml11;
 
@@ -264,6 +265,17 @@ fn parse_json(source: &str, text: &str) -> Result<Value, LoadError> {
 }
 
 fn parse_yaml(source: &str, text: &str) -> Result<(Value, Vec<Diagnostic>), LoadError> {
+    if let Some((line, column)) = depth::too_deep(text) {
+        return Err(LoadError(Diagnostic::at_text(
+            source,
+            line,
+            column,
+            format!(
+                "invalid YAML: brackets nest deeper than {} levels",
+                depth::MAX_FLOW_DEPTH
+            ),
+        )));
+    }
     let value = serde_yaml::from_str::<serde_yaml::Value>(text).map_err(|e| {
         let full = e.to_string();
         match e.location() {
