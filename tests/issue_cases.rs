@@ -243,3 +243,21 @@ fn run_all_keeps_every_journal() {
     );
     assert_eq!(std::fs::read_dir(dir.join("rep")).unwrap().count(), 2);
 }
+
+/// A misspelt key is not silently ignored: validation warns and suggests the key meant.
+#[tokio::test(flavor = "multi_thread")]
+async fn unknown_keys_are_warned_about() {
+    let path = write_temp(
+        "typo.yaml",
+        "title: t\ndescription: d\nmethod:\n  - type: probe\n    name: p\n    provider:\n      type: process\n      path: \"true\"\n      expcet:\n        - status: 0\n",
+    );
+    let (_, findings) = prepare(path.to_str().unwrap(), &PrepareOptions::default())
+        .await
+        .expect("valid, with a warning");
+    let all: Vec<String> = findings.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        all.iter()
+            .any(|w| w.contains("method[0].provider.expcet") && w.contains("'expect'")),
+        "{all:?}"
+    );
+}

@@ -8,6 +8,7 @@
 mod activity;
 mod declarations;
 mod docker;
+mod keys;
 mod provider;
 mod tolerance;
 

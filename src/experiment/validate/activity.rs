@@ -93,6 +93,7 @@ pub(super) fn validate_activity(
         }
         return;
     }
+    super::keys::unknown(check, map, path, super::keys::ACTIVITY);
     activity_type(check, map.get("type"), &join_key(path, "type"));
     let name = activity_name(check, map.get("name"), &join_key(path, "name"), rules);
     let label = name.unwrap_or_else(|| path.to_string());

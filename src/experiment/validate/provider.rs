@@ -28,9 +28,18 @@ pub(super) fn validate_provider(check: &mut Checker, provider: &Value, path: &st
             &type_path,
             format!("a provider needs a type: {PROVIDER_TYPES}"),
         ),
-        Some(Value::String(t)) if t == "http" => http(check, map, path),
-        Some(Value::String(t)) if t == "process" => process(check, map, path, activity),
-        Some(Value::String(t)) if t == "python" => python(check, map, path),
+        Some(Value::String(t)) if t == "http" => {
+            super::keys::unknown(check, map, path, super::keys::HTTP);
+            http(check, map, path)
+        }
+        Some(Value::String(t)) if t == "process" => {
+            super::keys::unknown(check, map, path, super::keys::PROCESS);
+            process(check, map, path, activity)
+        }
+        Some(Value::String(t)) if t == "python" => {
+            super::keys::unknown(check, map, path, super::keys::PYTHON);
+            python(check, map, path)
+        }
         Some(Value::String(t)) if t == "docker" => super::docker::docker(check, map, path),
         // Its own keys are checked where it runs.
         Some(Value::String(t)) if t == "toxiproxy" => {}
