@@ -293,37 +293,49 @@ fn secret_entry(entry: &Value, env: &HashMap<String, String>) -> Result<Value, S
 
 /// Where `${name}` is substituted (Chaos Toolkit's list), per activity: these are the only places
 /// where an undefined name matters.
-fn substituted_parts(activity: &Value, out: &mut Vec<Value>) {
+fn substituted_parts(activity: &Value, at: &str, out: &mut Vec<(String, Value)>) {
     let Some(map) = activity.as_object() else {
         return;
     };
+    let field = |k: &str| format!("{at}.{k}");
     if let Some(p) = map.get("pauses") {
-        out.push(p.clone());
+        out.push((field("pauses"), p.clone()));
     }
-    if let Some(Value::String(t)) = map.get("tolerance") {
-        out.push(Value::String(t.clone()));
-    }
-    if let Some(Value::Object(t)) = map.get("tolerance") {
-        for k in ["pattern", "path", "expect"] {
-            if let Some(v) = t.get(k) {
-                out.push(v.clone());
+    match map.get("tolerance") {
+        Some(Value::String(t)) => out.push((field("tolerance"), Value::String(t.clone()))),
+        Some(Value::Object(t)) => {
+            for k in ["pattern", "path", "expect"] {
+                if let Some(v) = t.get(k) {
+                    out.push((format!("{at}.tolerance.{k}"), v.clone()));
+                }
+            }
+            if t.contains_key("provider") {
+                substituted_parts(&Value::Object(t.clone()), &field("tolerance"), out);
             }
         }
-        if t.contains_key("provider") {
-            substituted_parts(&Value::Object(t.clone()), out);
-        }
+        _ => {}
     }
     if let Some(provider) = map.get("provider").and_then(Value::as_object) {
-        for k in ["url", "headers", "timeout", "arguments", "body"] {
-            if k == "timeout" && provider.get("type").and_then(Value::as_str) == Some("process") {
+        let kind = provider.get("type").and_then(Value::as_str);
+        for k in [
+            "url",
+            "headers",
+            "timeout",
+            "arguments",
+            "body",
+            "container",
+            "service",
+            "project",
+        ] {
+            if k == "timeout" && kind == Some("process") {
                 continue;
             }
             if let Some(v) = provider.get(k) {
-                out.push(v.clone());
+                out.push((format!("{at}.provider.{k}"), v.clone()));
             }
         }
         if let Some(nested) = provider.get("arguments").and_then(|a| a.get("activity")) {
-            substituted_parts(nested, out);
+            substituted_parts(nested, &format!("{at}.provider.arguments.activity"), out);
         }
     }
 }
@@ -365,12 +377,14 @@ pub fn check_names(
             || resolved.dynamic.iter().any(|d| d.key == n)
             || runtime_names.iter().any(|r| r == n)
     };
-    let mut check = |path: String, parts: Vec<Value>| {
-        let mut names = Vec::new();
-        for p in &parts {
-            braced_names(p, &mut names);
+    let mut check = |parts: Vec<(String, Value)>| {
+        let mut found: Vec<(String, String)> = Vec::new();
+        for (path, value) in &parts {
+            let mut names = Vec::new();
+            braced_names(value, &mut names);
+            found.extend(names.into_iter().map(|n| (path.clone(), n)));
         }
-        for name in names {
+        for (path, name) in found {
             if defined(&name) {
                 continue;
             }
@@ -396,12 +410,12 @@ pub fn check_names(
         }
     };
     if let Some(t) = doc.get("title") {
-        check("title".to_string(), vec![t.clone()]);
+        check(vec![("title".to_string(), t.clone())]);
     }
     for (path, activity) in activities(doc) {
         let mut parts = Vec::new();
-        substituted_parts(activity, &mut parts);
-        check(path, parts);
+        substituted_parts(activity, &path, &mut parts);
+        check(parts);
     }
     (errors, warnings)
 }
@@ -457,7 +471,9 @@ mod tests {
         let (errors, warnings) = check_names(&doc, "x.yaml", &r, &[]);
         assert_eq!(errors.len(), 2, "{errors:?}");
         assert!(errors.iter().any(|e| e.to_string().contains("${who}")));
-        assert!(errors.iter().any(|e| e.to_string().contains("method[0]")));
+        assert!(errors
+            .iter()
+            .any(|e| e.to_string().contains("method[0].provider.arguments")));
         assert_eq!(warnings.len(), 1);
     }
 }
