@@ -17,7 +17,9 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use super::snapshot::{readings_differ, ContainerStatus, Engine, Reading, Snapshot};
+use bollard::models::EventMessage;
+
+use super::snapshot::{readings_differ, ContainerStatus, Engine, Reading, Snapshot, State};
 
 /// The first wait before retrying an unreachable engine.
 pub const RECONNECT_FIRST: Duration = Duration::from_millis(500);
@@ -217,9 +219,7 @@ impl<'a> Session<'a> {
             tokio::select! {
                 event = events.next() => match event {
                     Some(Ok(event)) => {
-                        let action = event.action.unwrap_or_default();
-                        let id = event.actor.and_then(|a| a.id).unwrap_or_default();
-                        if let Err(reason) = self.on_event(&action, &id).await {
+                        if let Err(reason) = self.on_event(event).await {
                             return reason;
                         }
                     }
@@ -250,15 +250,34 @@ impl<'a> Session<'a> {
         Ok(())
     }
 
-    async fn on_event(&mut self, action: &str, id: &str) -> Result<(), String> {
-        if id.is_empty() {
-            return Ok(());
-        }
+    async fn on_event(&mut self, event: EventMessage) -> Result<(), String> {
+        let action = event.action.unwrap_or_default();
+        let (id, attributes) = match event.actor {
+            Some(actor) => (actor.id.unwrap_or_default(), actor.attributes),
+            None => return Ok(()),
+        };
+        let id = id.as_str();
         // Health events come as `health_status: healthy`; the part before the colon names them.
         match action.split(':').next().unwrap_or_default().trim() {
+            "" => Ok(()),
+            _ if id.is_empty() => Ok(()),
+            // Nothing visible changes until the `die` that follows (if the signal ends the
+            // process); inspecting here would only delay that `die`.
+            "kill" => Ok(()),
             "destroy" => {
                 self.forget(id);
                 Ok(())
+            }
+            "die" => {
+                // Show the exit at once from the event, then inspect for the rest (restart
+                // policy, OOM flag); the inspection can wait on the engine's cleanup.
+                let exit_code = attributes
+                    .as_ref()
+                    .and_then(|a| a.get("exitCode"))
+                    .and_then(|code| code.parse().ok());
+                self.mark_exited(id, exit_code);
+                self.publish();
+                self.refresh(id).await
             }
             "start" => {
                 self.oom_seen.remove(id);
@@ -307,6 +326,17 @@ impl<'a> Session<'a> {
         }
         self.containers.insert(status.id.clone(), status);
         Ok(())
+    }
+
+    /// Marks a container exited with its stats feed closed, as a `die` event says.
+    fn mark_exited(&mut self, id: &str, exit_code: Option<i64>) {
+        self.feeds.remove(id);
+        if let Some(status) = self.containers.get_mut(id) {
+            status.state = State::Exited;
+            status.exit_code = exit_code;
+            status.cpu_percent = None;
+            status.memory_bytes = None;
+        }
     }
 
     fn forget(&mut self, id: &str) {
