@@ -3,7 +3,7 @@
 //!
 //!   cargo run --release --example watch [NAME_PREFIX]
 //!
-//! Lines: `<unix ms> snapshot engine=<connected|connecting|unreachable> containers=<n>`, then
+//! Lines (ms since the epoch, to the microsecond): `<unix ms> snapshot engine=<connected|connecting|unreachable> containers=<n>`, then
 //! `<unix ms> container <name> <state> health=<h> exit=<code|-> restarts=<n> oom=<bool>
 //! cpu=<percent|-> mem=<bytes|->` and `<unix ms> removed <name>`. With NAME_PREFIX only the
 //! containers whose names start with it are listed.
@@ -15,11 +15,13 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use chaosdeck::docker::snapshot::{ContainerStatus, Engine, Snapshot};
 use chaosdeck::docker::watcher::Watcher;
 
-fn unix_ms() -> u128 {
-    SystemTime::now()
+/// Milliseconds since the epoch, with microseconds as three decimals.
+fn unix_ms() -> String {
+    let micros = SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or_default()
+        .map(|d| d.as_micros())
+        .unwrap_or_default();
+    format!("{}.{:03}", micros / 1000, micros % 1000)
 }
 
 fn row(c: &ContainerStatus) -> String {
