@@ -6,9 +6,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use bollard::models::{
-    ContainerInspectResponse, ContainerStateStatusEnum, ContainerStatsResponse, HealthStatusEnum,
-};
+use bollard::models::{ContainerInspectResponse, ContainerStateStatusEnum, HealthStatusEnum};
 
 /// A CPU figure counts as changed when it moves by at least this many percentage points (of one
 /// core = 100). The panel shows whole percents, so smaller moves are mostly invisible noise.
@@ -269,18 +267,6 @@ pub(crate) struct Reading {
     pub memory_bytes: Option<u64>,
 }
 
-impl Reading {
-    /// CPU as `docker stats` computes it (the container's share of the host's CPU time between
-    /// this sample and the previous one, times the online CPUs), and memory less the inactive
-    /// page cache (`total_inactive_file` on cgroup v1, `inactive_file` on v2).
-    pub(crate) fn from_stats(sample: &ContainerStatsResponse) -> Self {
-        Reading {
-            cpu_percent: cpu_percent(sample),
-            memory_bytes: memory_bytes(sample),
-        }
-    }
-}
-
 /// Whether a reader would see the difference between two readings.
 pub(crate) fn readings_differ(a: Reading, b: Reading) -> bool {
     let cpu = match (a.cpu_percent, b.cpu_percent) {
@@ -292,44 +278,6 @@ pub(crate) fn readings_differ(a: Reading, b: Reading) -> bool {
         (x, y) => x.is_some() != y.is_some(),
     };
     cpu || memory
-}
-
-fn cpu_percent(sample: &ContainerStatsResponse) -> Option<f64> {
-    let now = sample.cpu_stats.as_ref()?;
-    let before = sample.precpu_stats.as_ref()?;
-    let total = |s: &bollard::models::ContainerCpuStats| s.cpu_usage.as_ref()?.total_usage;
-    let (now_total, before_total) = (total(now)?, total(before)?);
-    let (now_system, before_system) = (now.system_cpu_usage?, before.system_cpu_usage?);
-    // The first sample of a stream has no previous one: nothing to compare yet.
-    if before_system == 0 || now_system <= before_system {
-        return None;
-    }
-    let cpus = now
-        .online_cpus
-        .map(u64::from)
-        .filter(|n| *n > 0)
-        .or_else(|| {
-            let per_cpu = now.cpu_usage.as_ref()?.percpu_usage.as_ref()?;
-            Some(per_cpu.len() as u64).filter(|n| *n > 0)
-        })?;
-    let used = now_total.saturating_sub(before_total) as f64;
-    let elapsed = (now_system - before_system) as f64;
-    Some(used / elapsed * cpus as f64 * 100.0)
-}
-
-fn memory_bytes(sample: &ContainerStatsResponse) -> Option<u64> {
-    let memory = sample.memory_stats.as_ref()?;
-    let usage = memory.usage?;
-    let inactive = memory.stats.as_ref().and_then(|stats| {
-        stats
-            .get("total_inactive_file")
-            .or_else(|| stats.get("inactive_file"))
-            .copied()
-    });
-    Some(match inactive {
-        Some(cache) if cache < usage => usage - cache,
-        _ => usage,
-    })
 }
 
 #[cfg(test)]

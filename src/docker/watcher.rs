@@ -9,17 +9,19 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use bollard::query_parameters::{
-    EventsOptions, InspectContainerOptions, ListContainersOptions, StatsOptions,
-};
+use bollard::query_parameters::{EventsOptions, InspectContainerOptions, ListContainersOptions};
 use bollard::Docker;
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
+use feed::{Feed, FeedMessage};
+
 use bollard::models::EventMessage;
 
-use super::snapshot::{readings_differ, ContainerStatus, Engine, Reading, Snapshot, State};
+use super::snapshot::{ContainerStatus, Engine, Snapshot, State};
+
+mod feed;
 
 /// The first wait before retrying an unreachable engine.
 pub const RECONNECT_FIRST: Duration = Duration::from_millis(500);
@@ -104,7 +106,7 @@ async fn run(address: String, sender: watch::Sender<Snapshot>) {
         };
         let unreachable = Snapshot::empty(Engine::Unreachable {
             address: address.clone(),
-            reason,
+            reason: reason.to_string(),
         });
         publish_if_changed(&sender, || unreachable);
         tokio::select! {
@@ -115,16 +117,24 @@ async fn run(address: String, sender: watch::Sender<Snapshot>) {
     }
 }
 
+/// Why the watcher lost the engine; its text becomes the snapshot's `reason`.
+#[derive(Debug, thiserror::Error)]
+enum Lost {
+    #[error("{0}")]
+    Request(#[from] bollard::errors::Error),
+    #[error("the event stream failed: {0}")]
+    Events(bollard::errors::Error),
+    #[error("the engine closed the event stream")]
+    EventsEnded,
+    #[error("the watcher stopped")]
+    Stopped,
+}
+
 /// Connects to `address` and negotiates the API version down to what the engine speaks.
-async fn connect_at(address: &str) -> Result<Docker, String> {
-    let docker = Docker::connect_with_host(address)
-        .map_err(|e| e.to_string())?
-        .with_timeout(REQUEST_TIMEOUT);
-    let docker = docker
-        .negotiate_version()
-        .await
-        .map_err(|e| e.to_string())?;
-    docker.ping().await.map_err(|e| e.to_string())?;
+async fn connect_at(address: &str) -> Result<Docker, Lost> {
+    let docker = Docker::connect_with_host(address)?.with_timeout(REQUEST_TIMEOUT);
+    let docker = docker.negotiate_version().await?;
+    docker.ping().await?;
     Ok(docker)
 }
 
@@ -141,27 +151,6 @@ fn publish_if_changed(sender: &watch::Sender<Snapshot>, next: impl FnOnce() -> S
     });
 }
 
-/// A message from a stats stream to the watcher loop.
-/// Each carries the id of the feed that sent it, so a message from a feed already replaced is
-/// ignored.
-enum StatsMessage {
-    Reading(String, u64, Reading),
-    Ended(String, u64),
-}
-
-/// One stats stream; aborted when dropped, so removing it from the map (or dropping the session)
-/// closes the stream.
-struct StatsFeed {
-    task: JoinHandle<()>,
-    feed_id: u64,
-}
-
-impl Drop for StatsFeed {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
 /// One connection's worth of watching: the containers known, their stats feeds, and what was
 /// published.
 struct Session<'a> {
@@ -169,13 +158,13 @@ struct Session<'a> {
     address: &'a str,
     sender: &'a watch::Sender<Snapshot>,
     containers: BTreeMap<String, ContainerStatus>,
-    feeds: HashMap<String, StatsFeed>,
+    feeds: HashMap<String, Feed>,
     /// Containers that had an `oom` event since their last start.
     oom_seen: HashSet<String>,
-    /// The id the next stats feed gets.
-    next_feed_id: u64,
-    readings_tx: mpsc::Sender<StatsMessage>,
-    readings_rx: mpsc::Receiver<StatsMessage>,
+    /// How many feeds were opened; numbers them.
+    feeds_opened: u64,
+    readings_tx: mpsc::Sender<FeedMessage>,
+    readings_rx: mpsc::Receiver<FeedMessage>,
 }
 
 impl<'a> Session<'a> {
@@ -188,7 +177,7 @@ impl<'a> Session<'a> {
             containers: BTreeMap::new(),
             feeds: HashMap::new(),
             oom_seen: HashSet::new(),
-            next_feed_id: 0,
+            feeds_opened: 0,
             readings_tx,
             readings_rx,
         }
@@ -196,7 +185,7 @@ impl<'a> Session<'a> {
 
     /// Lists every container, publishes the full state, then follows events and stats until the
     /// engine goes away; returns why it went away.
-    async fn follow(mut self) -> String {
+    async fn follow(mut self) -> Lost {
         let since = since_argument(EVENTS_OVERLAP);
         if let Err(reason) = self.load_all().await {
             return reason;
@@ -223,34 +212,30 @@ impl<'a> Session<'a> {
                             return reason;
                         }
                     }
-                    Some(Err(e)) => return format!("the event stream failed: {e}"),
-                    None => return "the engine closed the event stream".to_string(),
+                    Some(Err(e)) => return Lost::Events(e),
+                    None => return Lost::EventsEnded,
                 },
                 Some(message) = self.readings_rx.recv() => self.on_stats(message),
-                _ = self.sender.closed() => return "the watcher stopped".to_string(),
+                _ = self.sender.closed() => return Lost::Stopped,
             }
             self.publish();
         }
     }
 
     /// Inspects every container the engine has, running or not.
-    async fn load_all(&mut self) -> Result<(), String> {
+    async fn load_all(&mut self) -> Result<(), Lost> {
         let options = ListContainersOptions {
             all: true,
             ..Default::default()
         };
-        let listed = self
-            .docker
-            .list_containers(Some(options))
-            .await
-            .map_err(|e| e.to_string())?;
+        let listed = self.docker.list_containers(Some(options)).await?;
         for id in listed.into_iter().filter_map(|c| c.id) {
             self.refresh(&id).await?;
         }
         Ok(())
     }
 
-    async fn on_event(&mut self, event: EventMessage) -> Result<(), String> {
+    async fn on_event(&mut self, event: EventMessage) -> Result<(), Lost> {
         let action = event.action.unwrap_or_default();
         let (id, attributes) = match event.actor {
             Some(actor) => (actor.id.unwrap_or_default(), actor.attributes),
@@ -293,7 +278,7 @@ impl<'a> Session<'a> {
 
     /// Inspects one container and brings its row and stats feed up to date. A container that is
     /// gone is forgotten; any other failure means the engine is gone.
-    async fn refresh(&mut self, id: &str) -> Result<(), String> {
+    async fn refresh(&mut self, id: &str) -> Result<(), Lost> {
         let inspect = match self
             .docker
             .inspect_container(id, None::<InspectContainerOptions>)
@@ -306,7 +291,7 @@ impl<'a> Session<'a> {
                 self.forget(id);
                 return Ok(());
             }
-            Err(e) => return Err(e.to_string()),
+            Err(e) => return Err(e.into()),
         };
         let Some(mut status) = ContainerStatus::from_inspect(&inspect) else {
             return Ok(());
@@ -346,49 +331,25 @@ impl<'a> Session<'a> {
         self.oom_seen.remove(id);
     }
 
-    /// Opens a streamed stats feed for one container. It forwards only readings that look
-    /// different from the last one it forwarded, so idle containers cost the loop nothing.
-    fn open_feed(&mut self, id: String) -> StatsFeed {
-        let feed_id = self.next_feed_id;
-        self.next_feed_id += 1;
-        let docker = self.docker.clone();
-        let out = self.readings_tx.clone();
-        let task = tokio::spawn(async move {
-            let options = StatsOptions {
-                stream: true,
-                one_shot: false,
-            };
-            let mut stream = docker.stats(&id, Some(options));
-            let mut last = Reading::default();
-            while let Some(Ok(sample)) = stream.next().await {
-                let reading = Reading::from_stats(&sample);
-                // The first sample has no CPU figure yet; wait for one that does.
-                if reading.cpu_percent.is_none() || !readings_differ(reading, last) {
-                    continue;
-                }
-                last = reading;
-                if out
-                    .send(StatsMessage::Reading(id.clone(), feed_id, reading))
-                    .await
-                    .is_err()
-                {
-                    return;
-                }
-            }
-            let _ = out.send(StatsMessage::Ended(id, feed_id)).await;
-        });
-        StatsFeed { task, feed_id }
+    fn open_feed(&mut self, id: String) -> Feed {
+        self.feeds_opened += 1;
+        feed::open(
+            &self.docker,
+            id,
+            self.feeds_opened,
+            self.readings_tx.clone(),
+        )
     }
 
-    /// Whether `feed_id` is the feed currently open for container `id`.
-    fn is_current_feed(&self, id: &str, feed_id: u64) -> bool {
-        self.feeds.get(id).is_some_and(|f| f.feed_id == feed_id)
+    /// Whether feed `number` is the one currently open for container `id`.
+    fn is_current_feed(&self, id: &str, number: u64) -> bool {
+        self.feeds.get(id).is_some_and(|f| f.number == number)
     }
 
-    fn on_stats(&mut self, message: StatsMessage) {
+    fn on_stats(&mut self, message: FeedMessage) {
         match message {
-            StatsMessage::Reading(id, feed_id, reading) => {
-                if !self.is_current_feed(&id, feed_id) {
+            FeedMessage::Reading(id, number, reading) => {
+                if !self.is_current_feed(&id, number) {
                     return;
                 }
                 if let Some(status) = self.containers.get_mut(&id) {
@@ -397,8 +358,8 @@ impl<'a> Session<'a> {
                 }
             }
             // The next event for the container opens a new feed if it still runs.
-            StatsMessage::Ended(id, feed_id) => {
-                if self.is_current_feed(&id, feed_id) {
+            FeedMessage::Ended(id, number) => {
+                if self.is_current_feed(&id, number) {
                     self.feeds.remove(&id);
                 }
             }
