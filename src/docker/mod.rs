@@ -29,18 +29,25 @@ pub fn address() -> String {
 /// version down to what the engine speaks.
 pub async fn connect() -> Result<Docker, DockerError> {
     let address = address();
-    let unreachable = |reason: String| DockerError::Unreachable {
-        address: address.clone(),
-        reason,
-    };
-    let docker = Docker::connect_with_defaults().map_err(|e| unreachable(e.to_string()))?;
-    let docker = docker
-        .negotiate_version()
+    connect_to(&address, None)
         .await
-        .map_err(|e| unreachable(e.to_string()))?;
-    docker
-        .ping()
-        .await
-        .map_err(|e| unreachable(e.to_string()))?;
+        .map_err(|e| DockerError::Unreachable {
+            address: address.clone(),
+            reason: e.to_string(),
+        })
+}
+
+/// Connects to the engine at `address` (`unix://…`, `tcp://…`), with requests limited to
+/// `timeout` when given, negotiating the API version and checking that the engine answers.
+pub async fn connect_to(
+    address: &str,
+    timeout: Option<std::time::Duration>,
+) -> Result<Docker, bollard::errors::Error> {
+    let mut docker = Docker::connect_with_host(address)?;
+    if let Some(t) = timeout {
+        docker = docker.with_timeout(t);
+    }
+    let docker = docker.negotiate_version().await?;
+    docker.ping().await?;
     Ok(docker)
 }

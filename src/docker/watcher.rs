@@ -132,10 +132,7 @@ enum Lost {
 
 /// Connects to `address` and negotiates the API version down to what the engine speaks.
 async fn connect_at(address: &str) -> Result<Docker, Lost> {
-    let docker = Docker::connect_with_host(address)?.with_timeout(REQUEST_TIMEOUT);
-    let docker = docker.negotiate_version().await?;
-    docker.ping().await?;
-    Ok(docker)
+    Ok(super::connect_to(address, Some(REQUEST_TIMEOUT)).await?)
 }
 
 /// Sends a new snapshot unless the one already published looks the same.
