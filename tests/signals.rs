@@ -333,3 +333,41 @@ fn events_file_uses_chaos_toolkit_names() {
     assert_eq!(last["status"], "completed");
     assert_eq!(last["deviated"], false);
 }
+
+/// A fault process that ignores SIGTERM does not outlive the run: its group is killed when the
+/// run ends, even when the rollbacks finish before the grace period.
+#[test]
+fn a_process_ignoring_sigterm_does_not_outlive_the_run() {
+    let dir = tempdir();
+    let yaml = format!(
+        r#"title: stubborn
+description: d
+method:
+  - type: action
+    name: stubborn
+    provider: {{type: process, path: sh, arguments: ["-c", "trap '' TERM; sleep 300 & echo $! > {0}/pid; wait"]}}
+rollbacks:
+  - type: action
+    name: undo
+    provider: {{type: process, path: touch, arguments: ["{0}/undone"]}}
+"#,
+        dir.display()
+    );
+    std::fs::write(dir.join("e.yaml"), yaml).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chaosdeck"))
+        .args(["run", "e.yaml"])
+        .current_dir(&dir)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let sleeper = in_flight(&dir);
+    send(&child, libc::SIGTERM);
+    wait_exit(&mut child, Duration::from_secs(5));
+    assert!(dir.join("undone").exists());
+    assert!(
+        gone(sleeper),
+        "the sleep that ignores SIGTERM was left behind"
+    );
+}

@@ -198,23 +198,57 @@ impl Drop for GroupGuard {
     }
 }
 
+/// Groups sent SIGTERM whose grace has not run out yet.
+static TERMINATING: std::sync::Mutex<Vec<i32>> = std::sync::Mutex::new(Vec::new());
+
 /// Sends SIGTERM to a process group, then SIGKILL after `grace` if any member is left.
 pub fn terminate_group(pgid: i32, grace: Duration) {
     if !signal_group(pgid, libc::SIGTERM) {
         return;
     }
-    std::thread::spawn(move || {
-        let step = Duration::from_millis(20);
-        let mut waited = Duration::ZERO;
-        while waited < grace {
-            std::thread::sleep(step);
-            waited += step;
-            if !signal_group(pgid, 0) {
-                return;
-            }
-        }
+    TERMINATING
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .push(pgid);
+    let finish = move || {
         signal_group(pgid, libc::SIGKILL);
-    });
+        TERMINATING
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .retain(|g| *g != pgid);
+    };
+    let step = Duration::from_millis(20);
+    match tokio::runtime::Handle::try_current() {
+        Ok(handle) => {
+            handle.spawn(async move {
+                let mut waited = Duration::ZERO;
+                while waited < grace && signal_group(pgid, 0) {
+                    tokio::time::sleep(step).await;
+                    waited += step;
+                }
+                finish();
+            });
+        }
+        Err(_) => {
+            std::thread::spawn(move || {
+                let mut waited = Duration::ZERO;
+                while waited < grace && signal_group(pgid, 0) {
+                    std::thread::sleep(step);
+                    waited += step;
+                }
+                finish();
+            });
+        }
+    }
+}
+
+/// Kills at once every group still in its grace period: called when a run ends, so no
+/// process that ignores SIGTERM outlives it.
+pub fn kill_terminating() {
+    let groups = std::mem::take(&mut *TERMINATING.lock().unwrap_or_else(|p| p.into_inner()));
+    for pgid in groups {
+        signal_group(pgid, libc::SIGKILL);
+    }
 }
 
 /// Signals every process of a group; false when the group no longer exists.

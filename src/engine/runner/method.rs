@@ -89,7 +89,9 @@ impl Runner {
             }
         }
         self.emit(Event::PhaseFinished(Phase::Method));
-        self.persist(true);
+        // After an abort the rollbacks come first; the journal is flushed to disk at the end.
+        let sync = !self.stopped();
+        self.persist(sync);
     }
 
     /// Runs one activity in the foreground with its pauses; returns its entry and, for an

@@ -273,6 +273,7 @@ impl Runner {
     }
 
     fn finish(mut self) -> RunReport {
+        providers::process::kill_terminating();
         let end = Utc::now();
         let status = self.status.clone().unwrap_or_else(|| "completed".into());
         self.journal.status = Some(status.clone());
