@@ -5,6 +5,9 @@ pub mod target;
 
 use bollard::Docker;
 
+pub mod snapshot;
+pub mod watcher;
+
 /// The oldest engine API chaosdeck speaks (Docker 20.10).
 pub const MIN_API: &str = "1.41";
 
