@@ -107,7 +107,7 @@ impl App {
     pub fn contexts(&self) -> Vec<Context> {
         match self.popup {
             Some(Popup::Plan(_) | Popup::Ask(_)) => vec![Context::Asking],
-            Some(Popup::Help) => vec![Context::Always],
+            Some(Popup::Help) => vec![Context::Asking, Context::Always],
             None if self.running() => vec![Context::Running, Context::Always],
             None => vec![Context::Idle, Context::Always],
         }

@@ -59,7 +59,7 @@ pub enum Countdown {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Row {
     Phase(Phase),
-    Activity(ActivityRow),
+    Activity(Box<ActivityRow>),
 }
 
 /// One run, from its first event to its report.
@@ -122,7 +122,7 @@ impl RunView {
     /// The activity the probe panel shows.
     pub fn focused(&self) -> Option<&ActivityRow> {
         match self.rows.get(self.focused_row()?)? {
-            Row::Activity(a) => Some(a),
+            Row::Activity(a) => Some(a.as_ref()),
             Row::Phase(_) => None,
         }
     }
@@ -157,13 +157,13 @@ impl RunView {
             }
             Event::ActivityStarted(activity) => {
                 self.clear_countdowns();
-                self.rows.push(Row::Activity(ActivityRow {
+                self.rows.push(Row::Activity(Box::new(ActivityRow {
                     activity,
                     progress: Progress::Running { since: now },
                     output: None,
                     tolerance: None,
                     countdown: None,
-                }));
+                })));
             }
             Event::ActivityFinished {
                 activity,
@@ -226,7 +226,7 @@ impl RunView {
 
     fn activity_rows_mut(&mut self) -> impl Iterator<Item = &mut ActivityRow> {
         self.rows.iter_mut().filter_map(|r| match r {
-            Row::Activity(a) => Some(a),
+            Row::Activity(a) => Some(a.as_mut()),
             Row::Phase(_) => None,
         })
     }
@@ -235,7 +235,7 @@ impl RunView {
     /// hypothesis).
     fn row_of(&mut self, activity: &ActivityRef) -> Option<&mut ActivityRow> {
         self.rows.iter_mut().rev().find_map(|r| match r {
-            Row::Activity(a) if &a.activity == activity => Some(a),
+            Row::Activity(a) if &a.activity == activity => Some(a.as_mut()),
             _ => None,
         })
     }

@@ -43,7 +43,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 Span::styled(result, style),
             ])];
             if let Err(errors) = &e.prepared {
+                // The list already names the file: keep the line:column and the message.
                 let first = errors.lines().next().unwrap_or("");
+                let source = e.path.display().to_string();
+                let first = first
+                    .strip_prefix(source.as_str())
+                    .map_or(first, |rest| rest.trim_start_matches(':'));
                 lines.push(Line::styled(
                     text::fit(&format!("  {first}"), width),
                     t.fail(),

@@ -14,6 +14,9 @@ use ratatui::widgets::{List, ListItem, ListState};
 use ratatui::Frame;
 use std::time::Instant;
 
+/// The fewest columns an activity's name keeps before the countdown is shortened.
+const MIN_NAME: usize = 16;
+
 pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
     let t = app.theme;
     let focused = app.focus == Focus::Timeline;
@@ -81,20 +84,40 @@ fn activity_line(a: &ActivityRow, width: usize, now: Instant, t: Theme) -> Line<
         Progress::Running { since } => text::duration(now.saturating_duration_since(*since)),
         Progress::Done { duration, .. } => text::duration(*duration),
     };
-    let countdown = match a.countdown {
-        Some(Countdown::Ticking { until, when }) => format!(
-            " {} pause {when}: {} left",
-            theme::PAUSED,
-            text::duration(until.saturating_duration_since(now))
-        ),
-        Some(Countdown::Frozen { remaining }) => format!(
-            " {} pause frozen: {} left",
-            theme::PAUSED,
-            text::duration(remaining)
-        ),
+    let countdown = |long: bool| match a.countdown {
+        Some(Countdown::Ticking { until, when }) => {
+            let left = text::duration(until.saturating_duration_since(now));
+            if long {
+                format!(" {} pause {when}: {left} left", theme::PAUSED)
+            } else {
+                format!(" {} {left}", theme::PAUSED)
+            }
+        }
+        Some(Countdown::Frozen { remaining }) => {
+            let left = text::duration(remaining);
+            if long {
+                format!(" {} pause frozen: {left} left", theme::PAUSED)
+            } else {
+                format!(" {} {left}", theme::PAUSED)
+            }
+        }
         None => String::new(),
     };
-    let tail = format!(" {:<6} {:>7} {word}{countdown}", a.activity.kind, clock);
+    let tail_of = |long: bool| {
+        format!(
+            " {:<6} {:>7} {word}{}",
+            a.activity.kind,
+            clock,
+            countdown(long)
+        )
+    };
+    // A narrow timeline keeps the name readable and shortens the countdown instead.
+    let long = tail_of(true);
+    let tail = if width.saturating_sub(long.chars().count() + 2) >= MIN_NAME {
+        long
+    } else {
+        tail_of(false)
+    };
     let tail_width = tail.chars().count();
     let name_width = width.saturating_sub(tail_width + 2).max(1);
     let name = text::fit(&a.activity.name, name_width);
