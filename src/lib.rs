@@ -10,3 +10,4 @@ pub mod providers;
 pub mod pyregex;
 pub mod pyvalue;
 pub mod tolerance;
+pub mod tui;

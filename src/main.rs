@@ -26,6 +26,9 @@ struct Cli {
     /// A Chaos Toolkit settings file (its runtime strategies are read).
     #[arg(long, global = true, value_name = "PATH")]
     settings: Option<PathBuf>,
+    /// The experiments folder the TUI opens (when no command is given).
+    #[arg(long, default_value = "./experiments", value_name = "DIR")]
+    experiments: PathBuf,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -182,17 +185,32 @@ async fn validate_files(files: Vec<String>, opts: PrepareOptions) -> i32 {
     i32::from(failed > 0)
 }
 
+/// The TUI's log file, `<data dir>/chaosdeck.log`.
+fn tui_log_file() -> Option<std::fs::File> {
+    let dir = chaosdeck::engine::ledger::data_dir()?;
+    std::fs::create_dir_all(&dir).ok()?;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("chaosdeck.log"))
+        .ok()
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let _ = cli.no_version_check;
     let level = if cli.verbose { "debug" } else { "warn" };
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("CHAOSDECK_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level)),
-        )
-        .with_writer(std::io::stderr)
-        .try_init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("CHAOSDECK_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let logger = tracing_subscriber::fmt().with_env_filter(filter);
+    // The TUI owns the screen, so its log goes to a file in the data directory.
+    let _ = match cli.command.as_ref().map_or_else(tui_log_file, |_| None) {
+        Some(file) => logger
+            .with_writer(std::sync::Mutex::new(file))
+            .with_ansi(false)
+            .try_init(),
+        None => logger.with_writer(std::io::stderr).try_init(),
+    };
     // One thread: the engine's tasks hand events to each other without waking other threads,
     // which is most of what a run costs besides the activities themselves.
     let runtime = match tokio::runtime::Builder::new_current_thread()
@@ -278,10 +296,7 @@ fn main() -> ExitCode {
                 .await
             }
             Some(Command::DemoService(args)) => run_service(args).await,
-            None => {
-                eprintln!("chaosdeck: name a command (run, run-all, validate); see --help");
-                2
-            }
+            None => chaosdeck::tui::run(cli.experiments).await,
         }
     });
     // Background tasks (a hung child's reader, say) must not hold the exit.

@@ -1,0 +1,242 @@
+//! The TUI's state and its one update step: an [`Action`] goes in, the state changes, and what
+//! the event loop must do outside (start a run, send a control, quit) comes out as an [`Effect`].
+
+use super::catalog::Entry;
+use super::keys::Context;
+use super::theme::Theme;
+use super::timeline::{RunState, RunView};
+use crate::docker::snapshot::{Engine, Snapshot};
+use crate::engine::Control;
+use std::time::Instant;
+
+/// What a key means, whatever key it was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Up,
+    Down,
+    Focus,
+    Start,
+    PauseResume,
+    Step,
+    Abort,
+    AbortNoRollback,
+    Confirm,
+    Cancel,
+    Help,
+    Quit,
+}
+
+/// What the event loop does on the app's behalf.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    /// Start the experiment at this index of the list.
+    StartRun(usize),
+    Control(Control),
+    Quit,
+}
+
+/// A question that needs a yes before it acts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Question {
+    AbortWithoutRollback,
+    QuitDuringRun,
+}
+
+/// The popup over the panels, if any.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Popup {
+    Help,
+    /// The plan of the experiment at this index, waiting for a go.
+    Plan(usize),
+    Ask(Question),
+}
+
+/// Which panel the arrows move in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Focus {
+    Experiments,
+    Timeline,
+}
+
+/// Everything the screen shows.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub theme: Theme,
+    pub folder: String,
+    pub experiments: Vec<Entry>,
+    /// Whether the folder is still being read.
+    pub loading: bool,
+    pub selected: usize,
+    pub focus: Focus,
+    /// The current run, or the last one once it ended.
+    pub run: Option<RunView>,
+    pub containers: Snapshot,
+    pub popup: Option<Popup>,
+    /// Shown above the panels: runs that ended owing rollbacks, a journal that could not be
+    /// written, a folder that could not be read.
+    pub banner: Option<String>,
+    /// Quit once the run has finished (an abort was sent for it).
+    pub quit_after_run: bool,
+}
+
+impl App {
+    pub fn new(theme: Theme, folder: String) -> App {
+        App {
+            theme,
+            folder,
+            experiments: Vec::new(),
+            loading: true,
+            selected: 0,
+            focus: Focus::Experiments,
+            run: None,
+            containers: Snapshot::empty(Engine::Connecting {
+                address: String::new(),
+            }),
+            popup: None,
+            banner: None,
+            quit_after_run: false,
+        }
+    }
+
+    /// Whether a run is going.
+    pub fn running(&self) -> bool {
+        self.run.as_ref().is_some_and(RunView::live)
+    }
+
+    /// The contexts whose keys apply now.
+    pub fn contexts(&self) -> Vec<Context> {
+        match self.popup {
+            Some(Popup::Plan(_) | Popup::Ask(_)) => vec![Context::Asking],
+            Some(Popup::Help) => vec![Context::Asking, Context::Always],
+            None if self.running() => vec![Context::Running, Context::Always],
+            None => vec![Context::Idle, Context::Always],
+        }
+    }
+
+    /// Applies one action; returns what must happen outside the state.
+    pub fn update(&mut self, action: Action) -> Option<Effect> {
+        if let Some(popup) = self.popup {
+            return self.answer(popup, action);
+        }
+        match action {
+            Action::Up => self.move_selection(-1),
+            Action::Down => self.move_selection(1),
+            Action::Focus => {
+                self.focus = match self.focus {
+                    Focus::Experiments if self.run.is_some() => Focus::Timeline,
+                    _ => Focus::Experiments,
+                }
+            }
+            Action::Start if !self.running() => {
+                let ready = self
+                    .experiments
+                    .get(self.selected)
+                    .is_some_and(|e| e.prepared.is_ok());
+                if ready {
+                    self.popup = Some(Popup::Plan(self.selected));
+                }
+            }
+            Action::PauseResume if self.running() => return self.pause_or_resume(),
+            Action::Step if self.running() => return self.step(),
+            Action::Abort if self.running() => {
+                return Some(Effect::Control(Control::Abort));
+            }
+            Action::AbortNoRollback if self.running() => {
+                self.popup = Some(Popup::Ask(Question::AbortWithoutRollback));
+            }
+            Action::Help => self.popup = Some(Popup::Help),
+            Action::Quit if self.running() => {
+                self.popup = Some(Popup::Ask(Question::QuitDuringRun));
+            }
+            Action::Quit => return Some(Effect::Quit),
+            _ => {}
+        }
+        None
+    }
+
+    fn answer(&mut self, popup: Popup, action: Action) -> Option<Effect> {
+        match (popup, action) {
+            (Popup::Help, Action::Help | Action::Cancel | Action::Quit | Action::Confirm) => {
+                self.popup = None;
+            }
+            (Popup::Help, _) => {}
+            (_, Action::Cancel) => self.popup = None,
+            (Popup::Plan(index), Action::Confirm) => {
+                self.popup = None;
+                self.focus = Focus::Timeline;
+                return Some(Effect::StartRun(index));
+            }
+            (Popup::Ask(Question::AbortWithoutRollback), Action::Confirm) => {
+                self.popup = None;
+                return Some(Effect::Control(Control::AbortWithoutRollback));
+            }
+            (Popup::Ask(Question::QuitDuringRun), Action::Confirm) => {
+                self.popup = None;
+                self.quit_after_run = true;
+                return Some(Effect::Control(Control::Abort));
+            }
+            // Ctrl-C twice while asked to quit: the answer is yes.
+            (Popup::Ask(Question::QuitDuringRun), Action::Quit) => {
+                return self.answer(popup, Action::Confirm);
+            }
+            _ => {}
+        }
+        None
+    }
+
+    fn pause_or_resume(&mut self) -> Option<Effect> {
+        let run = self.run.as_mut()?;
+        match run.state {
+            RunState::Running => {
+                run.state = RunState::Pausing;
+                Some(Effect::Control(Control::Pause))
+            }
+            RunState::Pausing | RunState::Held(_) => Some(Effect::Control(Control::Resume)),
+            _ => None,
+        }
+    }
+
+    /// Held: run the next activity and hold again. Running: hold at the next point, so the
+    /// next press steps.
+    fn step(&mut self) -> Option<Effect> {
+        let run = self.run.as_mut()?;
+        match run.state {
+            RunState::Held(_) => Some(Effect::Control(Control::Step)),
+            RunState::Running => {
+                run.state = RunState::Pausing;
+                Some(Effect::Control(Control::Pause))
+            }
+            _ => None,
+        }
+    }
+
+    fn move_selection(&mut self, delta: isize) {
+        match (self.focus, self.run.as_mut()) {
+            (Focus::Timeline, Some(run)) => run.move_selection(delta),
+            _ => {
+                let last = self.experiments.len().saturating_sub(1) as isize;
+                self.selected = (self.selected as isize + delta).clamp(0, last) as usize;
+            }
+        }
+    }
+
+    /// A run of the experiment at `index` has begun.
+    pub fn run_started(&mut self, index: usize, now: Instant) {
+        let title = self
+            .experiments
+            .get(index)
+            .map_or_else(String::new, |e| e.title.clone());
+        self.run = Some(RunView::new(index, title, now));
+        self.focus = Focus::Timeline;
+    }
+
+    /// The experiment targets of the current run, or of the selected experiment.
+    pub fn targets(&self) -> Vec<String> {
+        let index = self.run.as_ref().map_or(self.selected, |r| r.experiment);
+        self.experiments
+            .get(index)
+            .and_then(Entry::doc)
+            .map(super::catalog::targets)
+            .unwrap_or_default()
+    }
+}

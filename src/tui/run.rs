@@ -1,0 +1,287 @@
+//! The event loop: terminal input, engine events, watcher snapshots, the run's end and signals
+//! all meet in one `select!`. The screen is drawn only after something changed, at most
+//! [`FRAME`] apart; a timer exists only while a clock on screen moves.
+
+use super::app::{App, Effect};
+use super::catalog::{self, Entry, LastResult};
+use super::terminal::Guard;
+use super::theme::Theme;
+use super::{keys, view};
+use crate::docker::watcher::Watcher;
+use crate::engine::{self, ledger, Control, Event, RunReport};
+use crate::headless::{run_options, RunFlags};
+use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
+use futures_util::StreamExt;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+/// The shortest time between two frames (about 30 a second).
+pub const FRAME: Duration = Duration::from_millis(33);
+
+/// How often a running clock or countdown on screen is redrawn.
+pub const CLOCK_TICK: Duration = Duration::from_millis(100);
+
+/// A run in flight: where its controls go and where its events and report come from.
+struct Live {
+    controls: mpsc::UnboundedSender<Control>,
+    events: mpsc::UnboundedReceiver<Event>,
+    report: JoinHandle<RunReport>,
+}
+
+/// Opens the TUI on the experiments of `folder`; returns the exit code.
+pub async fn run(folder: PathBuf) -> i32 {
+    let mut guard = match Guard::enter() {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("error: cannot take the terminal: {e}");
+            return 1;
+        }
+    };
+    let outcome = event_loop(&mut guard, folder).await;
+    drop(guard);
+    match outcome {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+async fn event_loop(guard: &mut Guard, folder: PathBuf) -> std::io::Result<()> {
+    let data = ledger::data_dir();
+    let journals = data.as_ref().map(|d| d.join("journals"));
+    let mut app = App::new(Theme::from_env(), folder.display().to_string());
+    app.banner = owed_banner(data.as_deref());
+    let mut entries = spawn_catalog(folder, journals.clone());
+    let watcher = Watcher::spawn();
+    let mut snapshots = watcher.subscribe();
+    app.containers = snapshots.borrow_and_update().clone();
+    let mut input = EventStream::new();
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut live: Option<Live> = None;
+    let mut dirty = true;
+    let mut last_draw: Option<Instant> = None;
+    let mut quit = false;
+    while !quit {
+        if dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
+            let now = Instant::now();
+            guard.terminal.draw(|f| view::draw(f, &app, now))?;
+            last_draw = Some(now);
+            dirty = false;
+        }
+        let animating = app.run.as_ref().is_some_and(|r| r.animating());
+        let wake = match (dirty, animating, last_draw) {
+            (true, _, Some(t)) => Some(FRAME.saturating_sub(t.elapsed())),
+            (false, true, _) => Some(CLOCK_TICK),
+            _ => None,
+        };
+        tokio::select! {
+            term = input.next() => match term {
+                Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
+                    if let Some(action) = keys::action_for(key, &app.contexts()) {
+                        let effect = app.update(action);
+                        quit = apply(&mut app, effect, &mut live, journals.as_deref());
+                    }
+                    dirty = true;
+                }
+                Some(Ok(TermEvent::Resize(..))) => dirty = true,
+                Some(Ok(_)) => {}
+                // The terminal is gone: abort with rollback and leave once it has played.
+                Some(Err(_)) | None => quit = hang_up(&mut app, &live),
+            },
+            entry = entries.recv(), if app.loading => {
+                match entry {
+                    Some(e) => app.experiments.push(e),
+                    None => app.loading = false,
+                }
+                dirty = true;
+            }
+            news = from_run(&mut live) => match news {
+                RunNews::Event(event) => {
+                    if let Some(run) = app.run.as_mut() {
+                        run.apply(event, Instant::now());
+                    }
+                    dirty = true;
+                }
+                RunNews::Ended(report) => {
+                    quit = finish(&mut app, &mut live, report);
+                    dirty = true;
+                }
+            },
+            changed = snapshots.changed() => {
+                if changed.is_ok() {
+                    app.containers = snapshots.borrow_and_update().clone();
+                    dirty = true;
+                }
+            }
+            _ = sigterm.recv() => quit = hang_up(&mut app, &live),
+            _ = sighup.recv() => quit = hang_up(&mut app, &live),
+            _ = tokio::time::sleep(wake.unwrap_or(Duration::MAX)), if wake.is_some() => {
+                dirty = true;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Does what an update asked for; returns true to leave the loop.
+fn apply(
+    app: &mut App,
+    effect: Option<Effect>,
+    live: &mut Option<Live>,
+    journals: Option<&Path>,
+) -> bool {
+    match effect {
+        Some(Effect::Quit) => return true,
+        Some(Effect::Control(control)) => {
+            if let Some(l) = live {
+                let _ = l.controls.send(control);
+            }
+        }
+        Some(Effect::StartRun(index)) => match start(app, index, journals) {
+            Ok(started) => {
+                app.run_started(index, Instant::now());
+                if let Some(run) = app.run.as_mut() {
+                    run.journal_path = started.1;
+                }
+                *live = Some(started.0);
+            }
+            Err(message) => app.banner = Some(message),
+        },
+        None => {}
+    }
+    false
+}
+
+/// Starts the engine on the experiment at `index` as its own task.
+fn start(
+    app: &App,
+    index: usize,
+    journals: Option<&Path>,
+) -> Result<(Live, Option<PathBuf>), String> {
+    let entry = app
+        .experiments
+        .get(index)
+        .ok_or_else(|| "no experiment selected".to_string())?;
+    let prepared = entry.prepared.clone()?;
+    let mut options = run_options(&prepared.doc, &RunFlags::default())?;
+    let journal = journals.and_then(|dir| {
+        std::fs::create_dir_all(dir)
+            .ok()
+            .map(|()| catalog::journal_path(dir, &entry.name))
+    });
+    options.journal_path = journal.clone();
+    options.ledger_dir = ledger::data_dir().map(|d| ledger::ledger_dir(&d));
+    let (controls, controls_rx) = mpsc::unbounded_channel();
+    let (events_tx, events) = mpsc::unbounded_channel();
+    let report = tokio::spawn(engine::run(prepared, options, controls_rx, events_tx));
+    Ok((
+        Live {
+            controls,
+            events,
+            report,
+        },
+        journal,
+    ))
+}
+
+/// The run ended: its last events, the verdict in the list, a banner if the journal was lost.
+fn finish(
+    app: &mut App,
+    live: &mut Option<Live>,
+    report: Result<RunReport, tokio::task::JoinError>,
+) -> bool {
+    if let Some(mut l) = live.take() {
+        while let Ok(event) = l.events.try_recv() {
+            if let Some(run) = app.run.as_mut() {
+                run.apply(event, Instant::now());
+            }
+        }
+    }
+    match report {
+        Ok(report) => {
+            if let Some(run) = app.run.as_mut() {
+                run.reasons = report.verdict.reasons.clone();
+                if let Some(entry) = app.experiments.get_mut(run.experiment) {
+                    entry.last = Some(LastResult {
+                        passed: report.verdict.passed,
+                        status: report.status.clone(),
+                    });
+                }
+            }
+            if let Some(e) = report.journal_error {
+                app.banner = Some(format!("the journal could not be written: {e}"));
+            }
+        }
+        Err(e) => app.banner = Some(format!("the run stopped unexpectedly: {e}")),
+    }
+    app.quit_after_run
+}
+
+/// SIGTERM, SIGHUP or a lost terminal: abort with rollback, then quit; at once when idle.
+fn hang_up(app: &mut App, live: &Option<Live>) -> bool {
+    match live {
+        Some(l) if !app.quit_after_run => {
+            app.quit_after_run = true;
+            let _ = l.controls.send(Control::Abort);
+            false
+        }
+        Some(_) => true,
+        None => true,
+    }
+}
+
+/// What a run in flight said: an event, or its end.
+enum RunNews {
+    Event(Event),
+    Ended(Result<RunReport, tokio::task::JoinError>),
+}
+
+/// The next event of the run in flight, events first; its report once they are all read.
+async fn from_run(live: &mut Option<Live>) -> RunNews {
+    let Some(l) = live else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        biased;
+        Some(event) = l.events.recv() => RunNews::Event(event),
+        report = &mut l.report => RunNews::Ended(report),
+    }
+}
+
+/// Loads the folder's experiments one by one in a task; the channel closes when all are in.
+fn spawn_catalog(folder: PathBuf, journals: Option<PathBuf>) -> mpsc::UnboundedReceiver<Entry> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let Ok(files) = catalog::files(&folder) else {
+            return;
+        };
+        for path in files {
+            if tx
+                .send(catalog::load(path, journals.as_deref()).await)
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+/// "2 earlier runs ended owing rollbacks …" when the ledger holds such runs.
+fn owed_banner(data: Option<&Path>) -> Option<String> {
+    let (found, _) = ledger::list(&ledger::ledger_dir(data?));
+    let owed = found.iter().filter(|l| l.owed.ended()).count();
+    // TODO(#5): offer to play them from the TUI; for now the banner points at the command.
+    (owed > 0).then(|| {
+        format!(
+            "{owed} earlier run{} ended owing rollbacks — `chaosdeck recover` plays them",
+            if owed == 1 { "" } else { "s" }
+        )
+    })
+}

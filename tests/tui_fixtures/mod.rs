@@ -1,0 +1,230 @@
+//! App states built by hand for the TUI tests, with a fixed clock.
+#![allow(dead_code)] // each test file uses part of the fixtures
+
+use chaosdeck::docker::snapshot::{ContainerStatus, Engine, Health, Snapshot, State};
+use chaosdeck::engine::{ActivityRef, ActivityStatus, Event, Phase, Prepared};
+use chaosdeck::tui::app::App;
+use chaosdeck::tui::catalog::{Entry, LastResult};
+use chaosdeck::tui::theme::Theme;
+use chaosdeck::tui::timeline::RunView;
+use ratatui::backend::TestBackend;
+use ratatui::Terminal;
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+pub fn doc() -> serde_json::Value {
+    json!({
+        "title": "Database failure — the API reports it",
+        "steady-state-hypothesis": {"title": "api healthy", "probes": [
+            {"type": "probe", "name": "api-health", "tolerance": 200,
+             "provider": {"type": "http", "url": "http://127.0.0.1:8080/health"}}]},
+        "method": [
+            {"type": "action", "name": "stop-database", "pauses": {"after": 5},
+             "provider": {"type": "docker", "func": "stop", "container": "db"}},
+            {"type": "probe", "name": "api-degraded",
+             "provider": {"type": "http", "url": "http://127.0.0.1:8080/health"}}],
+        "rollbacks": [{"type": "action", "name": "start-database",
+             "provider": {"type": "docker", "func": "start", "container": "db"}}]
+    })
+}
+
+fn entry(name: &str, title: &str, ok: bool, last: Option<(bool, &str)>) -> Entry {
+    Entry {
+        path: format!("experiments/{name}.yaml").into(),
+        name: name.to_string(),
+        title: title.to_string(),
+        prepared: if ok {
+            Ok(Prepared {
+                doc: doc(),
+                source: format!("experiments/{name}.yaml"),
+                resolved: Default::default(),
+            })
+        } else {
+            Err(format!(
+                "experiments/{name}.yaml:4:3: method[0].provider.url is missing"
+            ))
+        },
+        last: last.map(|(passed, status)| LastResult {
+            passed,
+            status: status.to_string(),
+        }),
+    }
+}
+
+fn container(name: &str, state: State, health: Health, cpu: Option<f64>) -> ContainerStatus {
+    ContainerStatus {
+        id: format!("{name}0123456789abcdef"),
+        short_id: format!("{name}0123456"),
+        name: name.to_string(),
+        service: None,
+        project: None,
+        state,
+        health,
+        restart_count: 2,
+        exit_code: (state == State::Exited).then_some(137),
+        oom_killed: false,
+        cpu_percent: cpu,
+        memory_bytes: cpu.map(|_| 48 * 1024 * 1024),
+    }
+}
+
+/// A folder of four experiments (one invalid, one with a CJK/emoji title), idle.
+pub fn idle() -> App {
+    let mut app = App::new(Theme { colour: false }, "experiments".into());
+    app.loading = false;
+    app.experiments = vec![
+        entry(
+            "cache",
+            "Cache unavailable",
+            true,
+            Some((true, "completed")),
+        ),
+        entry(
+            "db",
+            "Database failure — the API reports it",
+            true,
+            Some((false, "completed")),
+        ),
+        entry("broken", "broken", false, None),
+        entry(
+            "cjk",
+            "数据库故障 🔥 演练实验名称很长很长很长很长",
+            true,
+            None,
+        ),
+    ];
+    app.selected = 1;
+    app.containers = Snapshot {
+        engine: Engine::Connected {
+            address: "unix:///var/run/docker.sock".into(),
+            api_version: "1.47".into(),
+        },
+        containers: vec![
+            container("api", State::Running, Health::Healthy, Some(12.4)),
+            container("cache", State::Running, Health::None, Some(0.3)),
+            container("db", State::Exited, Health::None, None),
+        ],
+    };
+    app
+}
+
+pub fn activity(phase: Phase, index: usize, name: &str, kind: &str) -> ActivityRef {
+    ActivityRef {
+        phase,
+        index,
+        name: name.to_string(),
+        kind: kind.to_string(),
+        background: false,
+    }
+}
+
+/// The clock every fixture starts at.
+pub fn t0() -> Instant {
+    static T0: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    *T0.get_or_init(Instant::now)
+}
+
+/// The database experiment mid-run: hypothesis met, database stopped, a countdown ticking,
+/// the probe of the degraded API failed; the clock stands at 7 s.
+pub fn running() -> (App, Instant) {
+    let mut app = idle();
+    app.run_started(1, t0());
+    let at = |s: u64| t0() + Duration::from_secs(s);
+    let run: &mut RunView = app.run.as_mut().unwrap();
+    let health = activity(Phase::Before, 0, "api-health", "probe");
+    let stop = activity(Phase::Method, 0, "stop-database", "action");
+    let degraded = activity(Phase::Method, 1, "api-degraded", "probe");
+    let events = [
+        (0, Event::PhaseStarted(Phase::Before)),
+        (0, Event::ActivityStarted(health.clone())),
+        (
+            1,
+            Event::ActivityFinished {
+                activity: health,
+                status: ActivityStatus::Succeeded,
+                duration: Duration::from_millis(120),
+                output: Some(json!({"status": 200, "headers": {}, "body": "{\"db\":\"up\"}"})),
+                tolerance: Some((true, "status 200 in {200}".into())),
+            },
+        ),
+        (1, Event::PhaseStarted(Phase::Method)),
+        (1, Event::ActivityStarted(stop.clone())),
+        (
+            2,
+            Event::ActivityFinished {
+                activity: stop.clone(),
+                status: ActivityStatus::Succeeded,
+                duration: Duration::from_millis(800),
+                output: Some(json!({"id": "db0123456789", "state": "exited"})),
+                tolerance: None,
+            },
+        ),
+        (
+            2,
+            Event::Countdown {
+                activity: stop,
+                when: "after",
+                remaining: Duration::from_secs(5),
+            },
+        ),
+        (7, Event::ActivityStarted(degraded.clone())),
+        (
+            7,
+            Event::ActivityFinished {
+                activity: degraded,
+                status: ActivityStatus::Failed("status 503 not in {200}".into()),
+                duration: Duration::from_millis(40),
+                output: Some(json!({"status": 503, "headers": {}, "body": "{\"db\":\"down\"}"})),
+                tolerance: None,
+            },
+        ),
+    ];
+    for (s, e) in events {
+        run.apply(e, at(s));
+    }
+    (app, at(7))
+}
+
+/// Renders the whole screen at `width`×`height` and returns it as lines of text.
+pub fn screen(app: &App, now: Instant, width: u16, height: u16) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|f| chaosdeck::tui::view::draw(f, app, now))
+        .unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..height {
+        let mut skip = 0;
+        for x in 0..width {
+            let cell = &buffer[(x, y)];
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let symbol = cell.symbol();
+            skip = unicode_width::UnicodeWidthStr::width(symbol).saturating_sub(1);
+            out.push_str(symbol);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Compares with tests/snapshots/<name>.txt; `UPDATE_SNAPSHOTS=1` rewrites it. A missing
+/// snapshot fails, so nothing is accepted without a look.
+pub fn assert_snapshot(name: &str, actual: &str) {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots")
+        .join(format!("{name}.txt"));
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "no snapshot {}; run with UPDATE_SNAPSHOTS=1 and review it",
+            path.display()
+        )
+    });
+    assert_eq!(actual, expected, "screen differs from {}", path.display());
+}

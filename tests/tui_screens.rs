@@ -1,0 +1,213 @@
+//! Snapshot tests of every panel and popup at 80×24 and 120×40, from hand-built states with a
+//! fixed clock. Each also asserts in code what a reader must see, so a snapshot accepted by
+//! mistake still fails.
+
+mod tui_fixtures;
+
+use chaosdeck::tui::app::{Popup, Question};
+use chaosdeck::tui::timeline::{Countdown, Row, RunState};
+use tui_fixtures::{assert_snapshot, idle, running, screen, t0};
+
+const SIZES: [(u16, u16); 2] = [(80, 24), (120, 40)];
+
+fn each_size(name: &str, app: &chaosdeck::tui::app::App, now: std::time::Instant) -> Vec<String> {
+    SIZES
+        .iter()
+        .map(|&(w, h)| {
+            let s = screen(app, now, w, h);
+            assert_snapshot(&format!("{name}-{w}x{h}"), &s);
+            s
+        })
+        .collect()
+}
+
+#[test]
+fn idle_list_and_containers() {
+    let app = idle();
+    for s in each_size("idle", &app, t0()) {
+        assert!(s.contains("✓ Cache unavailable"), "{s}");
+        assert!(s.contains("failed (completed)"), "{s}");
+        assert!(s.contains("✗ broken") && s.contains("invalid"), "{s}");
+        assert!(s.contains("4:3: method[0]"), "the error shows: {s}");
+        assert!(
+            s.contains("exited (137)"),
+            "the stopped db shows its state: {s}"
+        );
+        assert!(s.contains("◆■db"), "db is targeted and stopped: {s}");
+        assert!(s.contains("· ready"), "{s}");
+        assert!(s.contains("s start"), "{s}");
+    }
+}
+
+#[test]
+fn running_timeline_probe_and_status() {
+    let (mut app, now) = running();
+    app.run.as_mut().unwrap().selected = Some(4);
+    for s in each_size("running", &app, now) {
+        assert!(s.contains("── Steady state, before"), "{s}");
+        assert!(s.contains("✓ api-health"), "{s}");
+        assert!(s.contains("tolerance met"), "{s}");
+        assert!(s.contains("✗ api-degraded"), "{s}");
+        assert!(
+            s.contains("verdict: ✗ failed"),
+            "selected activity verdict: {s}"
+        );
+        assert!(s.contains("failure: status 503 not in {200}"), "{s}");
+        assert!(s.contains("▶ running · Database failure"), "{s}");
+        assert!(s.contains("7.0s"), "run clock: {s}");
+        assert!(s.contains("a abort + rollback"), "{s}");
+    }
+}
+
+#[test]
+fn probe_shows_the_comparison_of_a_hypothesis_probe() {
+    let (mut app, now) = running();
+    app.run.as_mut().unwrap().selected = Some(1);
+    for s in each_size("probe-comparison", &app, now) {
+        assert!(s.contains("Result — api-health"), "{s}");
+        assert!(s.contains("comparison: status 200 in {200}"), "{s}");
+        assert!(s.contains("status: 200"), "{s}");
+    }
+}
+
+#[test]
+fn countdown_ticks_on_its_row() {
+    let (app, _) = running();
+    let mut app = app;
+    let run = app.run.as_mut().unwrap();
+    run.rows.truncate(4);
+    if let Some(Row::Activity(stop)) = run.rows.get_mut(3) {
+        stop.countdown = Some(Countdown::Ticking {
+            until: t0() + std::time::Duration::from_secs(7),
+            when: "after",
+        });
+    }
+    assert!(run.animating(), "a ticking countdown animates");
+    let now = t0() + std::time::Duration::from_secs(4);
+    for s in each_size("countdown", &app, now) {
+        assert!(s.contains("✓ stop-database"), "{s}");
+        assert!(
+            s.contains("⏸ 3.0s") || s.contains("⏸ pause after: 3.0s left"),
+            "{s}"
+        );
+    }
+}
+
+#[test]
+fn finished_run_shows_the_verdict() {
+    let (mut app, now) = running();
+    let run = app.run.as_mut().unwrap();
+    run.state = RunState::Finished {
+        status: "completed".into(),
+        passed: false,
+    };
+    run.ended = Some(now);
+    for s in each_size("finished", &app, now + std::time::Duration::from_secs(60)) {
+        assert!(s.contains("✗ FAILED (completed)"), "{s}");
+        assert!(s.contains("7.0s"), "the clock stops at the end: {s}");
+    }
+}
+
+#[test]
+fn engine_unreachable_is_said() {
+    let mut app = idle();
+    app.containers = chaosdeck::docker::snapshot::Snapshot::empty(
+        chaosdeck::docker::snapshot::Engine::Unreachable {
+            address: "unix:///nowhere.sock".into(),
+            reason: "connection refused".into(),
+        },
+    );
+    for s in each_size("unreachable", &app, t0()) {
+        assert!(s.contains("engine unreachable: connection refused"), "{s}");
+    }
+}
+
+#[test]
+fn plan_popup_lists_what_will_run() {
+    let mut app = idle();
+    app.popup = Some(Popup::Plan(1));
+    for s in each_size("plan", &app, t0()) {
+        assert!(s.contains("Hypothesis probes — api healthy"), "{s}");
+        assert!(
+            s.contains("1. probe api-health: GET http://127.0.0.1:8080/health"),
+            "{s}"
+        );
+        assert!(
+            s.contains("1. action stop-database: docker stop db (pause after 5s)"),
+            "{s}"
+        );
+        assert!(
+            s.contains("1. action start-database: docker start db"),
+            "{s}"
+        );
+        assert!(s.contains("y/enter start"), "{s}");
+    }
+}
+
+#[test]
+fn help_popup_lists_every_key() {
+    let mut app = idle();
+    app.popup = Some(Popup::Help);
+    for s in each_size("help", &app, t0()) {
+        for b in chaosdeck::tui::keys::TABLE {
+            assert!(s.contains(b.label), "help lacks {}: {s}", b.label);
+            assert!(s.contains(b.shown), "help lacks {}: {s}", b.shown);
+        }
+    }
+}
+
+#[test]
+fn questions_ask_before_acting() {
+    let (mut app, now) = running();
+    app.popup = Some(Popup::Ask(Question::AbortWithoutRollback));
+    for s in each_size("ask-abort", &app, now) {
+        assert!(s.contains("Abort without rollback?"), "{s}");
+    }
+    app.popup = Some(Popup::Ask(Question::QuitDuringRun));
+    for s in each_size("ask-quit", &app, now) {
+        assert!(s.contains("Quit during a run?"), "{s}");
+    }
+}
+
+#[test]
+fn owed_rollbacks_banner() {
+    let mut app = idle();
+    app.banner =
+        Some("1 earlier run ended owing rollbacks — `chaosdeck recover` plays them".into());
+    for s in each_size("banner", &app, t0()) {
+        assert!(s.lines().next().unwrap().contains("owing rollbacks"), "{s}");
+    }
+}
+
+#[test]
+fn too_small_terminal_says_so() {
+    let (app, now) = running();
+    let s = screen(&app, now, 79, 24);
+    assert!(s.contains("terminal too small"), "{s}");
+    assert!(s.contains("need 80×24, have 79×24"), "{s}");
+    assert_snapshot("too-small-79x24", &s);
+}
+
+#[test]
+fn any_size_down_to_one_cell_renders() {
+    let (mut app, now) = running();
+    for popup in [None, Some(Popup::Help), Some(Popup::Plan(1))] {
+        app.popup = popup;
+        for w in (1..=130).step_by(7).chain([1, 2, 79, 80, 81]) {
+            for h in (1..=45).step_by(4).chain([1, 23, 24, 25]) {
+                screen(&app, now, w, h);
+            }
+        }
+    }
+}
+
+#[test]
+fn cjk_and_emoji_titles_are_cut_on_whole_characters() {
+    let mut app = idle();
+    app.selected = 3;
+    for s in each_size("cjk", &app, t0()) {
+        let line = s.lines().find(|l| l.contains("数据库")).unwrap();
+        assert!(line.contains('…'), "{line}");
+        assert!(!line.contains('\u{FFFD}'), "{line}");
+    }
+}
