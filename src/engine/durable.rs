@@ -23,16 +23,8 @@ pub struct DurableFile {
 
 impl DurableFile {
     pub fn new(path: PathBuf) -> Self {
-        let dir = match path.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| "journal.json".into());
         DurableFile {
-            spare: dir.join(format!(".{name}.spare")),
+            spare: sibling(&path, "spare"),
             path,
             swap_works: true,
         }
@@ -85,6 +77,25 @@ impl DurableFile {
     pub fn close(&self) {
         let _ = std::fs::remove_file(&self.spare);
     }
+}
+
+/// A hidden file beside `path`: `.NAME.SUFFIX` in the same folder, so a rename is atomic.
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".into());
+    dir.join(format!(".{name}.{suffix}"))
+}
+
+/// Replaces `path` with `bytes` once, atomically, through a temporary file renamed over it.
+pub fn replace(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
+    let tmp = sibling(path, &format!("{}.tmp", std::process::id()));
+    write_by_rename(path, &tmp, bytes, sync)
 }
 
 fn write_by_rename(path: &Path, tmp: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {

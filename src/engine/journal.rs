@@ -4,7 +4,6 @@
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// A timestamp as Python's `datetime.isoformat()` writes an aware UTC time: microseconds, and
@@ -338,24 +337,7 @@ pub fn write_atomic(path: &Path, value: &Value, sync: bool) -> std::io::Result<(
 
 /// Replaces `path` with `bytes` atomically: a reader sees the old file or the new one, whole.
 pub fn write_text_atomic(path: &Path, bytes: &[u8], sync: bool) -> std::io::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| "journal.json".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    {
-        let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(bytes)?;
-        if sync {
-            file.sync_all()?;
-        }
-    }
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+    super::durable::replace(path, bytes, sync)
 }
 
 /// `platform.platform()` as Python prints it on Linux, near enough for readers.
