@@ -135,6 +135,16 @@ struct Common {
     /// Timeout of a rollback activity that sets none (default 60).
     #[arg(long, value_name = "SECONDS")]
     rollback_timeout: Option<f64>,
+    /// After the rollbacks, check the steady state again until it holds; the moment it does is
+    /// the recovery, recorded in the journal.
+    #[arg(long)]
+    recovery: bool,
+    /// Seconds between recovery checks.
+    #[arg(long, value_name = "SECONDS", default_value_t = 5.0)]
+    recovery_interval: f64,
+    /// Seconds after which the system counts as not recovered.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300.0)]
+    recovery_limit: f64,
 }
 
 impl Common {
@@ -157,6 +167,9 @@ impl Common {
             settings,
             max_duration: self.max_duration,
             rollback_timeout: self.rollback_timeout,
+            recovery: self
+                .recovery
+                .then_some((self.recovery_interval, self.recovery_limit)),
         }
     }
 }

@@ -598,3 +598,45 @@ async fn abort_during_the_before_hypothesis_leaves_it_null() {
     assert_eq!(d.journal["status"], "interrupted");
     assert_eq!(d.journal["steady_states"]["before"], Value::Null);
 }
+
+/// The recovery check (design.md, GameDays): after the rollbacks the steady state is checked
+/// every interval until it holds; the moment it does is recorded, and a system that does not
+/// come back within the limit fails the verdict.
+#[tokio::test(flavor = "multi_thread")]
+async fn recovery_check_records_when_the_steady_state_came_back() {
+    let dir = tempdir();
+    let marker = dir.join("marker");
+    std::fs::write(&marker, "").unwrap();
+    let yaml = |restore: &str| {
+        format!(
+            "title: t\ndescription: d\nsteady-state-hypothesis:\n  title: h\n  probes:\n    - type: probe\n      name: present\n      tolerance: 0\n      provider: {{type: process, path: test, arguments: [\"-f\", \"{m}\"]}}\nmethod:\n  - type: action\n    name: remove\n    provider: {{type: process, path: rm, arguments: [\"-f\", \"{m}\"]}}\nrollbacks:\n  - type: action\n    name: restore-later\n    provider: {{type: process, path: sh, arguments: [\"-c\", \"{restore}\"]}}\n",
+            m = marker.display()
+        )
+    };
+    let opts = || RunOptions {
+        hypothesis_strategy: chaosdeck::engine::HypothesisStrategy::BeforeMethodOnly,
+        recovery: Some(chaosdeck::engine::RecoveryCheck {
+            interval: Duration::from_millis(200),
+            limit: Duration::from_secs(10),
+        }),
+        ..RunOptions::default()
+    };
+    let restore = format!("(sleep 1; touch {}) >/dev/null 2>&1 &", marker.display());
+    let d = drive(&yaml(&restore), opts(), |_| vec![]).await;
+    let r = &d.journal["chaosdeck"]["recovery"];
+    assert_eq!(r["recovered"], true, "{r}");
+    let secs = r["seconds"].as_f64().unwrap();
+    assert!((0.9..8.0).contains(&secs), "recovered after {secs} s");
+    assert!(r["checks"].as_u64().unwrap() >= 2);
+    assert!(d.report.verdict.passed, "{:?}", d.report.verdict);
+
+    std::fs::write(&marker, "").unwrap();
+    let mut short = opts();
+    short.recovery = Some(chaosdeck::engine::RecoveryCheck {
+        interval: Duration::from_millis(200),
+        limit: Duration::from_secs(1),
+    });
+    let d = drive(&yaml("true"), short, |_| vec![]).await;
+    assert_eq!(d.journal["chaosdeck"]["recovery"]["recovered"], false);
+    assert!(!d.report.verdict.passed);
+}

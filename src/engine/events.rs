@@ -130,6 +130,12 @@ pub enum Event {
         reason: String,
     },
     Deviated,
+    /// A recovery check after the rollbacks: whether the steady state held, how long after the
+    /// first check.
+    RecoveryChecked {
+        met: bool,
+        elapsed: Duration,
+    },
     RunFinished {
         status: String,
         deviated: bool,

@@ -56,6 +56,26 @@ pub struct RunOptions {
     pub ledger_dir: Option<PathBuf>,
     /// Play only the rollbacks, from this index on (recovering an earlier run).
     pub recover_from: Option<usize>,
+    /// Check the steady state again after the rollbacks until it holds (GameDays, `--recovery`).
+    pub recovery: Option<RecoveryCheck>,
+}
+
+/// How the steady state is checked again after the rollbacks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecoveryCheck {
+    /// Time between two checks.
+    pub interval: Duration,
+    /// When to give up: the system did not recover.
+    pub limit: Duration,
+}
+
+impl Default for RecoveryCheck {
+    fn default() -> Self {
+        RecoveryCheck {
+            interval: Duration::from_secs(5),
+            limit: Duration::from_secs(300),
+        }
+    }
 }
 
 impl Default for RunOptions {
@@ -72,6 +92,7 @@ impl Default for RunOptions {
             rollback_timeout: Duration::from_secs(60),
             ledger_dir: None,
             recover_from: None,
+            recovery: None,
         }
     }
 }

@@ -111,6 +111,10 @@ pub fn records(event: &Event) -> Vec<Value> {
             json!({"name": a.name, "phase": a.phase.as_str()}),
         ),
         Event::Deviated => push("chaosdeck-deviated", json!({})),
+        Event::RecoveryChecked { met, elapsed } => push(
+            "chaosdeck-recovery-check",
+            json!({"met": met, "elapsed": elapsed.as_secs_f64()}),
+        ),
     }
     out
 }

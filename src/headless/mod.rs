@@ -126,6 +126,8 @@ pub struct RunFlags {
     pub settings: Option<PathBuf>,
     pub max_duration: Option<f64>,
     pub rollback_timeout: Option<f64>,
+    /// Check the steady state again after the rollbacks: (interval, limit) in seconds.
+    pub recovery: Option<(f64, f64)>,
 }
 
 /// Builds run options: settings file, then the experiment's `runtime`, then the command line.
@@ -178,6 +180,16 @@ pub fn run_options(doc: &Value, flags: &RunFlags) -> Result<RunOptions, String> 
             ));
         }
         opts.max_duration = Some(Duration::from_secs_f64(m));
+    }
+    if let Some((interval, limit)) = flags.recovery {
+        let ok = |v: f64| v.is_finite() && v > 0.0;
+        if !(ok(interval) && ok(limit)) {
+            return Err("--recovery-interval and --recovery-limit must be positive seconds".into());
+        }
+        opts.recovery = Some(crate::engine::RecoveryCheck {
+            interval: Duration::from_secs_f64(interval),
+            limit: Duration::from_secs_f64(limit),
+        });
     }
     if let Some(t) = flags.rollback_timeout {
         if !(t.is_finite() && t > 0.0) {

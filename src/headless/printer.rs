@@ -108,6 +108,11 @@ pub fn line(event: &Event, colour: bool) -> Option<String> {
             }
         )),
         Event::Deviated => Some("[after] the system deviated from its steady state".to_string()),
+        Event::RecoveryChecked { met, elapsed } => Some(format!(
+            "[recovery] steady state {} after {:.1} s",
+            if *met { "back" } else { "not back yet" },
+            elapsed.as_secs_f64()
+        )),
         _ => None,
     }
 }

@@ -214,7 +214,8 @@ impl RunView {
             Event::PhaseFinished(_)
             | Event::HypothesisFinished { .. }
             | Event::Skipped(_)
-            | Event::Deviated => {}
+            | Event::Deviated
+            | Event::RecoveryChecked { .. } => {}
         }
     }
 

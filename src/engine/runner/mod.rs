@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 mod control;
 mod hypothesis;
 mod method;
+mod recovery;
 mod rollbacks;
 
 /// Why the run stopped early.
@@ -188,6 +189,7 @@ impl Runner {
             }
         }
         self.rollback_phase().await;
+        self.recovery_check().await;
         self.finish()
     }
 
@@ -330,6 +332,18 @@ impl Runner {
                 "dry run (--dry {}): activities were not executed",
                 mode.as_str()
             ));
+        }
+        if self
+            .journal
+            .chaosdeck
+            .get("recovery")
+            .and_then(|r| r.get("recovered"))
+            == Some(&Value::Bool(false))
+        {
+            verdict.passed = false;
+            verdict
+                .reasons
+                .push("recovery: the steady state did not come back in time".to_string());
         }
         let mut extra = std::mem::take(&mut self.journal.chaosdeck);
         extra.insert("verdict".into(), Value::String(verdict.label().into()));
