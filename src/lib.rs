@@ -5,6 +5,7 @@ pub mod demo;
 pub mod docker;
 pub mod engine;
 pub mod experiment;
+pub mod gameday;
 pub mod headless;
 pub mod providers;
 pub mod pyregex;

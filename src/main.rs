@@ -2,6 +2,9 @@
 
 use chaosdeck::demo::cli::{run_service, DemoServiceArgs};
 use chaosdeck::engine::StepMode;
+use chaosdeck::gameday::store::Store;
+use chaosdeck::gameday::Tag;
+use chaosdeck::headless::gameday as gd;
 use chaosdeck::headless::recover::{recover, RecoverRequest};
 use chaosdeck::headless::run::{print_findings, run, RunRequest};
 use chaosdeck::headless::run_all::{run_all, RunAllRequest};
@@ -35,6 +38,23 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// GameDay sessions: start one from a plan, tick its checklist, run, take notes.
+    Gameday {
+        #[command(subcommand)]
+        action: GamedayCommand,
+    },
+    /// Export a GameDay session: Markdown notes, a JSON bundle or Prometheus metrics.
+    Export {
+        session: String,
+        /// md, json or prom.
+        #[arg(long, default_value = "md")]
+        format: String,
+        /// Write to this file instead of stdout.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Success rate and mean time to recover of every session, against the targets.
+    Report,
     /// Run one experiment headless and write its journal.
     Run {
         /// Experiment file (.yaml, .yml, .json) or http(s) URL.
@@ -97,6 +117,73 @@ enum Command {
     /// Run one service of the demo system (the command of the demo containers).
     #[command(hide = true)]
     DemoService(DemoServiceArgs),
+}
+
+#[derive(Subcommand)]
+enum GamedayCommand {
+    /// Start a session of a plan (or resume today's); prints its id.
+    Start {
+        plan: PathBuf,
+        /// The session's date (default today).
+        #[arg(long)]
+        date: Option<String>,
+        #[arg(long)]
+        facilitator: Option<String>,
+    },
+    /// The sessions there are.
+    List,
+    /// Tick a checklist item: before.1, during.2 … or the start of its text.
+    Tick {
+        session: String,
+        item: String,
+        #[arg(long)]
+        by: String,
+    },
+    /// Allow runs before the "before" items are all ticked, recording why.
+    Override {
+        session: String,
+        #[arg(long)]
+        by: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Write down what you expect an experiment to show, before it runs.
+    Predict {
+        session: String,
+        experiment: String,
+        #[arg(long)]
+        author: String,
+        text: String,
+    },
+    /// Run one of the plan's experiments (by name), with the recovery check.
+    Run {
+        session: String,
+        experiment: String,
+        #[command(flatten)]
+        common: Common,
+    },
+    /// Note an observation, stamped on the clock of the run in progress.
+    Note {
+        session: String,
+        #[arg(long)]
+        author: String,
+        /// observation, decision, question, issue-found or action-item.
+        #[arg(long, default_value = "observation")]
+        tag: String,
+        text: String,
+    },
+    /// Record an action item.
+    Action {
+        session: String,
+        #[arg(long)]
+        owner: String,
+        #[arg(long)]
+        due: String,
+        /// It is an issue the GameDay found.
+        #[arg(long)]
+        issue: bool,
+        text: String,
+    },
 }
 
 #[derive(Args, Clone)]
@@ -177,6 +264,103 @@ impl Common {
 /// Checks a `--var` at parse time, so a malformed one is a usage error (exit 2).
 fn var_arg(spec: &str) -> Result<String, String> {
     chaosdeck::experiment::config::parse_var(spec).map(|_| spec.to_string())
+}
+
+/// Runs `f` on the session store, printing its error.
+fn with_store(f: impl FnOnce(&Store) -> Result<(), String>) -> i32 {
+    match Store::default_store()
+        .map_err(|e| e.to_string())
+        .and_then(|s| f(&s))
+    {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+async fn gameday(action: GamedayCommand, settings: Option<PathBuf>) -> i32 {
+    let store = match Store::default_store() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    let done = |r: Result<(), String>| match r {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    };
+    match action {
+        GamedayCommand::Start {
+            plan,
+            date,
+            facilitator,
+        } => done(gd::start(&store, &plan, date, facilitator).map(|s| println!("{}", s.id))),
+        GamedayCommand::List => {
+            gd::list(&store, &mut std::io::stdout());
+            0
+        }
+        GamedayCommand::Tick { session, item, by } => {
+            done(gd::tick(&store, &session, &item, &by).map(|m| eprintln!("{m}")))
+        }
+        GamedayCommand::Override {
+            session,
+            by,
+            reason,
+        } => done(gd::override_checklist(&store, &session, &by, &reason)),
+        GamedayCommand::Predict {
+            session,
+            experiment,
+            author,
+            text,
+        } => done(gd::predict(&store, &session, &experiment, &author, &text)),
+        GamedayCommand::Note {
+            session,
+            author,
+            tag,
+            text,
+        } => match Tag::parse(&tag) {
+            Some(tag) => done(gd::note(&store, &session, &author, tag, &text)),
+            None => {
+                eprintln!("error: unknown tag '{tag}' (observation, decision, question, issue-found, action-item)");
+                2
+            }
+        },
+        GamedayCommand::Action {
+            session,
+            owner,
+            due,
+            issue,
+            text,
+        } => done(gd::action(&store, &session, &owner, &due, issue, &text)),
+        GamedayCommand::Run {
+            session,
+            experiment,
+            common,
+        } => {
+            let request = RunRequest {
+                spec: String::new(),
+                prepare: common.prepare(),
+                flags: common.flags(settings),
+                journal_path: PathBuf::new(),
+                ctk_exit_code: false,
+                events_file: None,
+                step: StepMode::Off,
+            };
+            match gd::run(&store, &session, &experiment, request).await {
+                Ok(code) => code,
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    1
+                }
+            }
+        }
+    }
 }
 
 async fn validate_files(files: Vec<String>, opts: PrepareOptions) -> i32 {
@@ -309,6 +493,16 @@ fn main() -> ExitCode {
                 .await
             }
             Some(Command::DemoService(args)) => run_service(args).await,
+            Some(Command::Gameday { action }) => gameday(action, settings).await,
+            Some(Command::Export {
+                session,
+                format,
+                output,
+            }) => with_store(|store| gd::export(store, &session, &format, output)),
+            Some(Command::Report) => with_store(|store| {
+                gd::report(store, &mut std::io::stdout());
+                Ok(())
+            }),
             None => chaosdeck::tui::run(cli.experiments).await,
         }
     });

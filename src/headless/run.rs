@@ -48,10 +48,23 @@ pub async fn run(req: RunRequest) -> i32 {
 
 /// Runs and reports; `Err` when the experiment could not start (its errors printed).
 pub async fn execute(req: &RunRequest, err: &mut impl Write) -> Result<RunReport, ()> {
+    execute_with_hook(req, err, Box::new(|_| {})).await
+}
+
+/// Something told of every event of the run (a GameDay session follows the activity in
+/// progress this way).
+pub type EventHook = Box<dyn FnMut(&Event) + Send>;
+
+/// Like [`execute`], calling `hook` with each event as it happens.
+pub async fn execute_with_hook(
+    req: &RunRequest,
+    err: &mut impl Write,
+    hook: EventHook,
+) -> Result<RunReport, ()> {
     // Signals are taken from the start: a SIGTERM while loading must not kill us half-way.
     let (control_tx, control_rx) = mpsc::unbounded_channel();
     let signals = tokio::spawn(forward_signals(control_tx.clone()));
-    let outcome = execute_with(req, err, control_tx, control_rx).await;
+    let outcome = execute_with(req, err, control_tx, control_rx, hook).await;
     signals.abort();
     outcome
 }
@@ -61,6 +74,7 @@ async fn execute_with(
     err: &mut impl Write,
     control_tx: mpsc::UnboundedSender<Control>,
     control_rx: mpsc::UnboundedReceiver<Control>,
+    mut hook: EventHook,
 ) -> Result<RunReport, ()> {
     let (prepared, findings) = match prepare(&req.spec, &req.prepare).await {
         Ok(ok) => ok,
@@ -102,6 +116,7 @@ async fn execute_with(
     let prompts = req.step != StepMode::Off;
     let printer = tokio::spawn(async move {
         while let Some(event) = event_rx.recv().await {
+            hook(&event);
             if let Some(l) = line(&event, colour) {
                 let _ = writeln!(std::io::stderr(), "{l}");
             }
