@@ -7,6 +7,7 @@ pub mod engine;
 pub mod experiment;
 pub mod headless;
 pub mod providers;
+pub mod proxy;
 pub mod pyregex;
 pub mod pyvalue;
 pub mod tolerance;
