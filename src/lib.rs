@@ -8,6 +8,7 @@ pub mod experiment;
 pub mod gameday;
 pub mod headless;
 pub mod providers;
+pub mod proxy;
 pub mod pyregex;
 pub mod pyvalue;
 pub mod tolerance;

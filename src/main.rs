@@ -114,6 +114,12 @@ enum Command {
         #[arg(long = "var-file", value_name = "PATH")]
         var_files: Vec<PathBuf>,
     },
+    /// Serve Toxiproxy's HTTP API with a TCP fault proxy of chaosdeck's own.
+    Proxy {
+        /// Address of the API.
+        #[arg(long, default_value = chaosdeck::proxy::DEFAULT_LISTEN, value_name = "ADDR")]
+        listen: String,
+    },
     /// Run one service of the demo system (the command of the demo containers).
     #[command(hide = true)]
     DemoService(DemoServiceArgs),
@@ -492,6 +498,7 @@ fn main() -> ExitCode {
                 )
                 .await
             }
+            Some(Command::Proxy { listen }) => chaosdeck::proxy::api::run(&listen).await,
             Some(Command::DemoService(args)) => run_service(args).await,
             Some(Command::Gameday { action }) => gameday(action, settings).await,
             Some(Command::Export {

@@ -99,9 +99,9 @@ pub async fn prepare(spec: &str, opts: &PrepareOptions) -> Result<(Prepared, Fin
     }
 }
 
-/// Names that activities define while the run goes (none yet beyond dynamic configuration).
-fn runtime_names(_doc: &Value) -> Vec<String> {
-    Vec::new()
+/// Names that activities define while the run goes: `<name>_PORT` of the proxies they create.
+fn runtime_names(doc: &Value) -> Vec<String> {
+    crate::providers::toxiproxy::defined_names(doc)
 }
 
 fn overrides(opts: &PrepareOptions) -> Result<Overrides, String> {

@@ -64,6 +64,15 @@ fn client_key(provider: &Value) -> ClientKey {
 }
 
 impl Clients {
+    /// A client with TLS verified and no timeouts of its own (callers set one per request).
+    pub fn plain(&self) -> Result<reqwest::Client, ActivityError> {
+        self.get(ClientKey {
+            verify_tls: true,
+            connect_ms: None,
+            read_ms: None,
+        })
+    }
+
     /// Builds, ahead of time, the client an http provider will use: building one loads the
     /// system's TLS roots, which must not delay a rollback after an abort.
     pub fn prepare(&self, provider: &Value) {

@@ -1,11 +1,13 @@
 //! Providers: what an activity's `provider` does. One file per provider type; this module picks
 //! one, substitutes the fields Chaos Toolkit substitutes, and applies the `expect` dialect.
 
+pub mod chaostoxi;
 pub mod docker;
 pub mod http;
 pub mod natives;
 pub mod process;
 pub mod python;
+pub mod toxiproxy;
 
 use crate::experiment::expect::check_expect;
 use crate::experiment::substitute::Vars;
@@ -60,6 +62,9 @@ pub struct Ctx {
     pub secrets: Arc<serde_json::Map<String, Value>>,
     /// How long the group of an aborted process gets between SIGTERM and SIGKILL.
     pub kill_grace: std::time::Duration,
+    /// Names activities defined while the run goes (`<name>_PORT` of a created proxy), shared
+    /// by every clone of the context; they win over `vars`.
+    pub defined: Arc<std::sync::Mutex<serde_json::Map<String, Value>>>,
 }
 
 impl Ctx {
@@ -70,7 +75,27 @@ impl Ctx {
             http: http::Clients::default(),
             secrets: Arc::new(serde_json::Map::new()),
             kill_grace: std::time::Duration::from_millis(500),
+            defined: Arc::default(),
         }
+    }
+
+    /// Defines (or redefines) a name for the activities that follow.
+    pub fn define(&self, name: &str, value: Value) {
+        let mut defined = self.defined.lock().unwrap_or_else(|p| p.into_inner());
+        defined.insert(name.to_string(), value);
+    }
+
+    /// The run's variables with the names activities defined.
+    pub fn current_vars(&self) -> Arc<Vars> {
+        let defined = self.defined.lock().unwrap_or_else(|p| p.into_inner());
+        if defined.is_empty() {
+            return self.vars.clone();
+        }
+        let mut vars = (*self.vars).clone();
+        for (k, v) in defined.iter() {
+            vars.set(k, v.clone());
+        }
+        Arc::new(vars)
     }
 }
 
@@ -109,12 +134,13 @@ pub fn execute<'a>(
                 "the activity has no provider".to_string(),
             ));
         };
-        let provider = substitute_provider(provider, &ctx.vars);
+        let provider = substitute_provider(provider, &ctx.current_vars());
         let result = match provider.get("type").and_then(Value::as_str) {
             Some("http") => http::run(&provider, ctx).await,
             Some("process") => process::run(&provider, ctx).await,
             Some("python") => python::run(&provider, ctx).await,
             Some("docker") => docker::run(&provider, ctx).await,
+            Some("toxiproxy") => toxiproxy::run(&provider, ctx).await,
             Some(other) => Err(ActivityError::Unexpected(format!(
                 "provider type '{other}' is not available in this build"
             ))),
@@ -150,6 +176,7 @@ pub fn substitute_provider(provider: &Value, vars: &Vars) -> Value {
         "http" => &["url", "headers", "timeout", "arguments", "body"],
         "process" | "python" => &["arguments"],
         "docker" => &["container", "service", "project", "arguments", "timeout"],
+        "toxiproxy" => &["url", "arguments", "timeout"],
         _ => &["arguments"],
     };
     let mut out = map.clone();

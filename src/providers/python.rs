@@ -48,6 +48,9 @@ pub async fn run(provider: &Value, ctx: &Ctx) -> Result<Value, ActivityError> {
     if let Some(kind) = native(module, func) {
         return natives::run(kind, arguments, ctx).await;
     }
+    if let Some(func) = super::chaostoxi::native(module, func) {
+        return super::chaostoxi::run(func, provider, ctx).await;
+    }
     let python = interpreter();
     let program = resolve_executable(&python).map_err(|e| {
         ActivityError::Failed(format!(
@@ -58,7 +61,7 @@ pub async fn run(provider: &Value, ctx: &Ctx) -> Result<Value, ActivityError> {
         "module": module,
         "func": func,
         "arguments": arguments.cloned().unwrap_or(Value::Null),
-        "configuration": Value::Object(ctx.vars.values().clone()),
+        "configuration": Value::Object(ctx.current_vars().values().clone()),
         "secrets": requested_secrets(provider, ctx),
     });
     let invocation = Invocation::direct(program, vec!["-c".to_string(), BRIDGE.to_string()]);
