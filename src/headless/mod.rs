@@ -2,6 +2,7 @@
 //! Progress goes to stderr a line per activity; the verdict decides the exit code.
 
 pub mod events_file;
+pub mod owed;
 pub mod printer;
 pub mod recover;
 pub mod run;
