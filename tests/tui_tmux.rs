@@ -161,10 +161,36 @@ fn script(dir: &Path, experiments: &Path) -> PathBuf {
     path
 }
 
+fn no_tmux() -> bool {
+    let missing = Command::new("tmux").arg("-V").output().is_err();
+    if missing {
+        println!("skipped: tmux is not installed (.ci/run installs it)");
+    }
+    missing
+}
+
+/// Waits for the pane's script to record the TUI's exit; checks the code and `stty -g`.
+fn assert_quit_cleanly(tmux: &Tmux, dir: &Path) {
+    let exit = dir.join("exit");
+    let start = Instant::now();
+    while !exit.exists() {
+        assert!(
+            start.elapsed() < DEADLINE,
+            "the TUI did not quit:\n{}",
+            tmux.screen()
+        );
+        std::thread::sleep(POLL);
+    }
+    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
+    assert_eq!(read("exit").trim(), "0", "stderr: {}", read("stderr"));
+    let (before, after) = (read("stty-before"), read("stty-after"));
+    assert!(!before.trim().is_empty(), "stty -g printed nothing");
+    assert_eq!(before, after, "the terminal settings changed");
+}
+
 #[test]
 fn a_gameday_in_tmux_against_a_server_and_a_container() {
-    if Command::new("tmux").arg("-V").output().is_err() {
-        println!("skipped: tmux is not installed (.ci/run installs it)");
+    if no_tmux() {
         return;
     }
     let id = std::process::id();
@@ -241,23 +267,74 @@ fn a_gameday_in_tmux_against_a_server_and_a_container() {
 
     // Quit, idle: at once. The terminal is as it was.
     tmux.keys(&["q"]);
-    let exit = dir.join("exit");
-    let start = Instant::now();
-    while !exit.exists() {
-        assert!(
-            start.elapsed() < DEADLINE,
-            "the TUI did not quit:\n{}",
-            tmux.screen()
-        );
-        std::thread::sleep(POLL);
-    }
-    let read = |f: &str| std::fs::read_to_string(dir.join(f)).unwrap_or_default();
-    assert_eq!(read("exit").trim(), "0", "stderr: {}", read("stderr"));
-    let (before, after) = (read("stty-before"), read("stty-after"));
-    assert!(!before.trim().is_empty(), "stty -g printed nothing");
-    assert_eq!(before, after, "the terminal settings changed");
+    assert_quit_cleanly(&tmux, &dir);
     let journals = dir.join("data/chaosdeck/journals");
     let saved = std::fs::read_dir(&journals).map_or(0, |d| d.count());
     assert_eq!(saved, 1, "one journal in {}", journals.display());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Started stepping from the plan; a held activity skipped; an abort without rollback leaves
+/// the rollback owed, and the banner plays it.
+#[test]
+fn step_mode_skip_and_owed_rollbacks_played_from_the_banner() {
+    if no_tmux() {
+        return;
+    }
+    let id = std::process::id();
+    let name = format!("chaosdeck-tui-{id}-owed");
+    let _box = Container::start(&name);
+    let server = Server::start();
+    server.route("/slow", Reply::text(200, "ok"));
+    server.route("/health", Reply::text(200, "ok"));
+    let dir = tempdir();
+    let experiments = dir.join("experiments");
+    std::fs::create_dir_all(&experiments).unwrap();
+    std::fs::write(
+        experiments.join("box-outage.yaml"),
+        experiment(&server.url(""), &name),
+    )
+    .unwrap();
+    let pane = script(&dir, &experiments);
+    let tmux = Tmux::start(
+        format!("chaosdeck-e2e-{id}-owed"),
+        &format!("sh {}", pane.display()),
+    );
+    tmux.wait("the list", |s| {
+        s.contains("Box outage drill") && row(s, &name).is_some_and(|r| r.contains("running"))
+    });
+    tmux.keys(&["s"]);
+    tmux.wait("the plan", |s| s.contains("t start stepping"));
+    tmux.keys(&["t"]);
+    tmux.wait("the first hold", |s| s.contains("held before stop-box"));
+    tmux.keys(&["n"]);
+    tmux.wait("the box exited", |s| {
+        s.contains("held before service-during")
+            && row(s, &name).is_some_and(|r| r.contains("exited"))
+    });
+    tmux.keys(&["x"]);
+    tmux.wait("service-during skipped", |s| {
+        s.contains("held before long-wait")
+    });
+    assert_eq!(server.hits("/health"), 0, "the skipped probe never ran");
+    tmux.keys(&["A"]);
+    tmux.wait("the question", |s| s.contains("Abort without rollback?"));
+    tmux.keys(&["y"]);
+    let s = tmux.wait("the owed banner", |s| s.contains("r plays them"));
+    assert!(row(&s, &name).is_some_and(|r| r.contains("exited")), "{s}");
+    tmux.keys(&["r"]);
+    tmux.wait("the question", |s| s.contains("Play owed rollbacks?"));
+    tmux.keys(&["y"]);
+    let s = tmux.wait("the owed rollback played", |s| {
+        s.contains("✓ start-box")
+            && !s.contains("r plays them")
+            && row(s, &name).is_some_and(|r| r.contains("running"))
+    });
+    assert!(s.contains("recovering"), "{s}");
+    tmux.keys(&["q"]);
+    assert_quit_cleanly(&tmux, &dir);
+    let ledger = dir.join("data/chaosdeck/ledger");
+    let left = std::fs::read_dir(&ledger).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "nothing stays owed in {}", ledger.display());
     let _ = std::fs::remove_dir_all(&dir);
 }
