@@ -142,3 +142,67 @@ fn arrows_move_the_timeline_selection_once_focused() {
     let run = app.run.as_ref().unwrap();
     assert_eq!(run.focused().unwrap().activity.name, "api-health");
 }
+
+#[test]
+fn skip_only_when_held() {
+    let (mut app, _) = running();
+    assert!(
+        press(&mut app, &[KeyCode::Char('x')]).is_empty(),
+        "nothing to skip while running"
+    );
+    app.run.as_mut().unwrap().state = RunState::Held(Some("api-degraded".into()));
+    assert_eq!(
+        press(&mut app, &[KeyCode::Char('x')]),
+        vec![Effect::Control(Control::Skip)]
+    );
+    assert!(press(&mut idle(), &[KeyCode::Char('x')]).is_empty());
+}
+
+#[test]
+fn a_skipped_activity_ends_the_hold() {
+    let (mut app, now) = running();
+    let run = app.run.as_mut().unwrap();
+    run.state = RunState::Held(Some("api-degraded".into()));
+    let next = run.focused().unwrap().activity.clone();
+    run.apply(chaosdeck::engine::Event::Skipped(next), now);
+    assert_eq!(run.state, RunState::Running);
+}
+
+#[test]
+fn the_plan_can_start_a_run_in_step_mode() {
+    let mut app = idle();
+    press(&mut app, &[KeyCode::Char('s')]);
+    assert_eq!(
+        press(&mut app, &[KeyCode::Char('t')]),
+        vec![Effect::StartStepping(1)]
+    );
+    assert_eq!(app.popup, None);
+    // Outside the plan, the stepping key means nothing.
+    let (mut app, _) = running();
+    press(&mut app, &[KeyCode::Char('A')]);
+    assert!(press(&mut app, &[KeyCode::Char('t')]).is_empty());
+    assert_eq!(app.popup, Some(Popup::Ask(Question::AbortWithoutRollback)));
+}
+
+#[test]
+fn owed_rollbacks_play_from_the_banner_once_confirmed() {
+    let mut app = idle();
+    assert!(
+        press(&mut app, &[KeyCode::Char('r')]).is_empty(),
+        "nothing owed, nothing to ask"
+    );
+    assert_eq!(app.popup, None);
+    app.owed_runs = 2;
+    press(&mut app, &[KeyCode::Char('r')]);
+    assert_eq!(app.popup, Some(Popup::Ask(Question::PlayOwed)));
+    assert!(press(&mut app, &[KeyCode::Esc]).is_empty());
+    assert_eq!(
+        press(&mut app, &[KeyCode::Char('r'), KeyCode::Char('y')]),
+        vec![Effect::PlayOwed]
+    );
+    // Not during a run: its own rollbacks come first.
+    let (mut app, _) = running();
+    app.owed_runs = 1;
+    assert!(press(&mut app, &[KeyCode::Char('r')]).is_empty());
+    assert_eq!(app.popup, None);
+}

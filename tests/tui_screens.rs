@@ -129,6 +129,10 @@ fn plan_popup_lists_what_will_run() {
     for s in each_size("plan", &app, t0()) {
         assert!(s.contains("Hypothesis probes — api healthy"), "{s}");
         assert!(
+            s.contains("t start stepping"),
+            "the stepping start is offered: {s}"
+        );
+        assert!(
             s.contains("1. probe api-health: GET http://127.0.0.1:8080/health"),
             "{s}"
         );

@@ -3,6 +3,7 @@
 
 pub mod events_file;
 pub mod gameday;
+pub mod owed;
 pub mod printer;
 pub mod recover;
 pub mod run;

@@ -1,11 +1,10 @@
 //! `chaosdeck recover`: lists the runs that ended owing rollbacks and, confirmed, plays them
 //! with the configuration as it was resolved then and secrets read again, writing a journal.
 
+use super::owed::{self, prepare_recovery};
 use super::printer::{colour_enabled, line};
+use crate::engine;
 use crate::engine::ledger::{self, Ledger};
-use crate::engine::{self, Prepared, RollbackStrategy, RunOptions};
-use crate::experiment::config::{self, Overrides};
-use crate::experiment::load::{load, LoadOptions};
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use tokio::sync::mpsc;
@@ -30,13 +29,12 @@ pub async fn recover(req: RecoverRequest) -> i32 {
         let _ = writeln!(err, "error: no data directory (is HOME set?)");
         return 1;
     };
-    let (records, problems) = ledger::list(&ledger::ledger_dir(&data));
+    let (records, problems) = owed::owed_runs(&data);
     for p in &problems {
         let _ = writeln!(err, "warning: unreadable ledger record {p}");
     }
     let owed: Vec<Ledger> = records
         .into_iter()
-        .filter(|l| l.owed.ended())
         .filter(|l| req.ids.is_empty() || req.ids.contains(&l.owed.id))
         .collect();
     if owed.is_empty() {
@@ -90,45 +88,14 @@ async fn play(
     var_files: &[PathBuf],
     err: &mut impl Write,
 ) -> bool {
-    let mut owed = l.owed.clone();
-    let mut overrides = Overrides {
-        configuration: owed.configuration.clone(),
-        ..Overrides::default()
-    };
-    for file in var_files {
-        if let Err(e) = config::load_var_file(file, &mut overrides) {
-            let _ = writeln!(err, "error: {e}");
-            return false;
-        }
-    }
-    if let Err(e) = read_secrets_again(&mut owed.experiment, &owed.source, &overrides).await {
-        let _ = writeln!(err, "error: {e}");
-        let _ = writeln!(err, "{}: not recovered; it stays owed", owed.id);
-        return false;
-    }
-    let resolved = match config::resolve(&owed.experiment, &owed.source, &overrides) {
+    let recovery = match prepare_recovery(l, data, var_files).await {
         Ok(r) => r,
-        Err(errors) => {
-            for e in errors {
-                let _ = writeln!(err, "error: {e}");
+        Err(reasons) => {
+            for reason in reasons {
+                let _ = writeln!(err, "error: {reason}");
             }
-            let _ = writeln!(err, "{}: not recovered; it stays owed", owed.id);
             return false;
         }
-    };
-    let journals = data.join("journals");
-    let _ = std::fs::create_dir_all(&journals);
-    let journal_path = journals.join(format!("recover-{}.json", owed.id));
-    let options = RunOptions {
-        rollback_strategy: RollbackStrategy::Always,
-        recover_from: Some(owed.owed_from),
-        journal_path: Some(journal_path.clone()),
-        ..RunOptions::default()
-    };
-    let prepared = Prepared {
-        doc: owed.experiment.clone(),
-        source: owed.source.clone(),
-        resolved,
     };
     let (_control_tx, control_rx) = mpsc::unbounded_channel();
     let (event_tx, mut event_rx) = mpsc::unbounded_channel();
@@ -140,68 +107,14 @@ async fn play(
             }
         }
     });
-    let report = engine::run(prepared, options, control_rx, event_tx).await;
+    let report = engine::run(recovery.prepared, recovery.options, control_rx, event_tx).await;
     let _ = printer.await;
-    let expected = owed.rollback_names().len();
-    let played = report.journal["rollbacks"].as_array().map_or(0, |r| {
-        r.iter().filter(|e| e.get("status").is_some()).count()
-    });
+    let (played, expected) = owed::played(&recovery.ledger, &report);
     let _ = writeln!(
         err,
         "{}: {played} of {expected} owed rollbacks played; journal {}",
-        owed.id,
-        journal_path.display()
+        recovery.ledger.owed.id,
+        recovery.journal_path.display()
     );
-    if played == expected {
-        let _ = l.clear();
-        true
-    } else {
-        false
-    }
-}
-
-/// The ledger keeps no literal secret (they are stored as `***`): they are read again from the
-/// experiment's source, unless a var file gives their scope.
-async fn read_secrets_again(
-    experiment: &mut serde_json::Value,
-    source: &str,
-    overrides: &Overrides,
-) -> Result<(), String> {
-    let masked = |scopes: &serde_json::Value| -> Vec<String> {
-        let mut names = Vec::new();
-        if let Some(scopes) = scopes.as_object() {
-            for (scope, values) in scopes {
-                if overrides.secrets.contains_key(scope) {
-                    continue;
-                }
-                for (k, v) in values.as_object().into_iter().flatten() {
-                    if v == "***" {
-                        names.push(format!("{scope}.{k}"));
-                    }
-                }
-            }
-        }
-        names
-    };
-    let Some(secrets) = experiment.get("secrets").cloned() else {
-        return Ok(());
-    };
-    if masked(&secrets).is_empty() {
-        return Ok(());
-    }
-    if let Ok(loaded) = load(source, LoadOptions::default()).await {
-        if let Some(fresh) = loaded.doc.get("secrets") {
-            experiment["secrets"] = fresh.clone();
-        }
-    }
-    let still = experiment.get("secrets").map(masked).unwrap_or_default();
-    if still.is_empty() {
-        Ok(())
-    } else {
-        Err(format!(
-            "the secrets {} were written in {source}, which cannot be read again; give them \
-             with --var-file FILE (a secrets: section)",
-            still.join(", ")
-        ))
-    }
+    owed::settle(recovery.ledger, &report)
 }

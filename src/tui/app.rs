@@ -18,10 +18,16 @@ pub enum Action {
     Start,
     PauseResume,
     Step,
+    /// Leave out the activity the run holds before.
+    Skip,
     Abort,
     AbortNoRollback,
     Confirm,
+    /// In the plan: start, holding before each method activity.
+    ConfirmStepping,
     Cancel,
+    /// Offer to play the rollbacks earlier runs still owe.
+    PlayOwed,
     Help,
     Quit,
 }
@@ -31,6 +37,10 @@ pub enum Action {
 pub enum Effect {
     /// Start the experiment at this index of the list.
     StartRun(usize),
+    /// Start it in step mode: it holds before each method activity.
+    StartStepping(usize),
+    /// Play the owed rollbacks of the oldest earlier run that ended owing some.
+    PlayOwed,
     Control(Control),
     Quit,
 }
@@ -40,6 +50,7 @@ pub enum Effect {
 pub enum Question {
     AbortWithoutRollback,
     QuitDuringRun,
+    PlayOwed,
 }
 
 /// The popup over the panels, if any.
@@ -77,6 +88,8 @@ pub struct App {
     pub banner: Option<String>,
     /// Quit once the run has finished (an abort was sent for it).
     pub quit_after_run: bool,
+    /// How many earlier runs ended owing rollbacks.
+    pub owed_runs: usize,
 }
 
 impl App {
@@ -95,12 +108,20 @@ impl App {
             popup: None,
             banner: None,
             quit_after_run: false,
+            owed_runs: 0,
         }
     }
 
     /// Whether a run is going.
     pub fn running(&self) -> bool {
         self.run.as_ref().is_some_and(RunView::live)
+    }
+
+    /// Whether the run holds, waiting for a go.
+    pub fn held(&self) -> bool {
+        self.run
+            .as_ref()
+            .is_some_and(|r| matches!(r.state, RunState::Held(_)))
     }
 
     /// The contexts whose keys apply now.
@@ -138,6 +159,10 @@ impl App {
             }
             Action::PauseResume if self.running() => return self.pause_or_resume(),
             Action::Step if self.running() => return self.step(),
+            Action::Skip if self.held() => return Some(Effect::Control(Control::Skip)),
+            Action::PlayOwed if !self.running() && self.owed_runs > 0 => {
+                self.popup = Some(Popup::Ask(Question::PlayOwed));
+            }
             Action::Abort if self.running() => {
                 return Some(Effect::Control(Control::Abort));
             }
@@ -165,6 +190,16 @@ impl App {
                 self.popup = None;
                 self.focus = Focus::Timeline;
                 return Some(Effect::StartRun(index));
+            }
+            (Popup::Plan(index), Action::ConfirmStepping) => {
+                self.popup = None;
+                self.focus = Focus::Timeline;
+                return Some(Effect::StartStepping(index));
+            }
+            (Popup::Ask(Question::PlayOwed), Action::Confirm) => {
+                self.popup = None;
+                self.focus = Focus::Timeline;
+                return Some(Effect::PlayOwed);
             }
             (Popup::Ask(Question::AbortWithoutRollback), Action::Confirm) => {
                 self.popup = None;
@@ -232,6 +267,9 @@ impl App {
 
     /// The experiment targets of the current run, or of the selected experiment.
     pub fn targets(&self) -> Vec<String> {
+        if let Some(doc) = self.run.as_ref().and_then(|r| r.recovering.as_ref()) {
+            return super::catalog::targets(doc);
+        }
         let index = self.run.as_ref().map_or(self.selected, |r| r.experiment);
         self.experiments
             .get(index)

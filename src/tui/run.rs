@@ -6,9 +6,11 @@ use super::app::{App, Effect};
 use super::catalog::{self, Entry, LastResult};
 use super::terminal::Guard;
 use super::theme::Theme;
+use super::timeline::RunState;
 use super::{keys, view};
 use crate::docker::watcher::Watcher;
-use crate::engine::{self, ledger, Control, Event, RunReport};
+use crate::engine::{self, ledger, Control, Event, Prepared, RunOptions, RunReport, StepMode};
+use crate::headless::owed::{self, owed_runs, prepare_recovery};
 use crate::headless::{run_options, RunFlags};
 use crossterm::event::{Event as TermEvent, EventStream, KeyEventKind};
 use futures_util::StreamExt;
@@ -28,8 +30,26 @@ pub const CLOCK_TICK: Duration = Duration::from_millis(100);
 struct Live {
     controls: mpsc::UnboundedSender<Control>,
     events: mpsc::UnboundedReceiver<Event>,
-    report: JoinHandle<RunReport>,
+    report: JoinHandle<Result<RunReport, String>>,
 }
+
+impl Live {
+    /// Runs `work` (which ends in the engine) as its own task.
+    fn spawn<F>(work: impl FnOnce(mpsc::UnboundedReceiver<Control>, Sender) -> F) -> Live
+    where
+        F: std::future::Future<Output = Result<RunReport, String>> + Send + 'static,
+    {
+        let (controls, controls_rx) = mpsc::unbounded_channel();
+        let (events_tx, events) = mpsc::unbounded_channel();
+        Live {
+            controls,
+            events,
+            report: tokio::spawn(work(controls_rx, events_tx)),
+        }
+    }
+}
+
+type Sender = mpsc::UnboundedSender<Event>;
 
 /// Opens the TUI on the experiments of `folder`; returns the exit code.
 pub async fn run(folder: PathBuf) -> i32 {
@@ -55,7 +75,8 @@ async fn event_loop(guard: &mut Guard, folder: PathBuf) -> std::io::Result<()> {
     let data = ledger::data_dir();
     let journals = data.as_ref().map(|d| d.join("journals"));
     let mut app = App::new(Theme::from_env(), folder.display().to_string());
-    app.banner = owed_banner(data.as_deref());
+    app.owed_runs = count_owed(data.as_deref());
+    app.banner = owed_banner(app.owed_runs);
     let mut entries = spawn_catalog(folder, journals.clone());
     let watcher = Watcher::spawn();
     let mut snapshots = watcher.subscribe();
@@ -85,7 +106,7 @@ async fn event_loop(guard: &mut Guard, folder: PathBuf) -> std::io::Result<()> {
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
                     if let Some(action) = keys::action_for(key, &app.contexts()) {
                         let effect = app.update(action);
-                        quit = apply(&mut app, effect, &mut live, journals.as_deref());
+                        quit = apply(&mut app, effect, &mut live, data.as_deref());
                     }
                     dirty = true;
                 }
@@ -110,6 +131,10 @@ async fn event_loop(guard: &mut Guard, folder: PathBuf) -> std::io::Result<()> {
                 }
                 RunNews::Ended(report) => {
                     quit = finish(&mut app, &mut live, report);
+                    app.owed_runs = count_owed(data.as_deref());
+                    if app.banner.as_deref().is_none_or(is_owed_banner) {
+                        app.banner = owed_banner(app.owed_runs);
+                    }
                     dirty = true;
                 }
             },
@@ -134,26 +159,45 @@ fn apply(
     app: &mut App,
     effect: Option<Effect>,
     live: &mut Option<Live>,
-    journals: Option<&Path>,
+    data: Option<&Path>,
 ) -> bool {
-    match effect {
+    let journals = data.map(|d| d.join("journals"));
+    let (index, step) = match effect {
         Some(Effect::Quit) => return true,
         Some(Effect::Control(control)) => {
             if let Some(l) = live {
                 let _ = l.controls.send(control);
             }
+            return false;
         }
-        Some(Effect::StartRun(index)) => match start(app, index, journals) {
-            Ok(started) => {
-                app.run_started(index, Instant::now());
-                if let Some(run) = app.run.as_mut() {
-                    run.journal_path = started.1;
+        Some(Effect::PlayOwed) => {
+            match data.map(play_owed) {
+                Some(Ok((started, title, doc))) => {
+                    app.run_started(usize::MAX, Instant::now());
+                    if let Some(run) = app.run.as_mut() {
+                        run.title = title;
+                        run.recovering = Some(doc);
+                    }
+                    *live = Some(started);
                 }
-                *live = Some(started.0);
+                Some(Err(message)) => app.banner = Some(message),
+                None => app.banner = Some("no data directory (is HOME set?)".to_string()),
             }
-            Err(message) => app.banner = Some(message),
-        },
-        None => {}
+            return false;
+        }
+        Some(Effect::StartRun(index)) => (index, StepMode::Off),
+        Some(Effect::StartStepping(index)) => (index, StepMode::EachActivity),
+        None => return false,
+    };
+    match start(app, index, step, journals.as_deref()) {
+        Ok((started, journal)) => {
+            app.run_started(index, Instant::now());
+            if let Some(run) = app.run.as_mut() {
+                run.journal_path = journal;
+            }
+            *live = Some(started);
+        }
+        Err(message) => app.banner = Some(message),
     }
     false
 }
@@ -162,6 +206,7 @@ fn apply(
 fn start(
     app: &App,
     index: usize,
+    step: StepMode,
     journals: Option<&Path>,
 ) -> Result<(Live, Option<PathBuf>), String> {
     let entry = app
@@ -177,24 +222,49 @@ fn start(
     });
     options.journal_path = journal.clone();
     options.ledger_dir = ledger::data_dir().map(|d| ledger::ledger_dir(&d));
-    let (controls, controls_rx) = mpsc::unbounded_channel();
-    let (events_tx, events) = mpsc::unbounded_channel();
-    let report = tokio::spawn(engine::run(prepared, options, controls_rx, events_tx));
-    Ok((
-        Live {
-            controls,
-            events,
-            report,
-        },
-        journal,
-    ))
+    options.step = step;
+    let live = Live::spawn(|controls, events| run_engine(prepared, options, controls, events));
+    Ok((live, journal))
+}
+
+async fn run_engine(
+    prepared: Prepared,
+    options: RunOptions,
+    controls: mpsc::UnboundedReceiver<Control>,
+    events: Sender,
+) -> Result<RunReport, String> {
+    Ok(engine::run(prepared, options, controls, events).await)
+}
+
+/// Plays the owed rollbacks of the oldest run that owes some, as a run of its own; the ledger
+/// record goes once all of them played. Returns the run, its title and its experiment.
+fn play_owed(data: &Path) -> Result<(Live, String, serde_json::Value), String> {
+    let (mut found, _) = owed_runs(data);
+    found.sort_by(|a, b| a.owed.started.cmp(&b.owed.started));
+    let oldest = found
+        .into_iter()
+        .next()
+        .ok_or_else(|| "no earlier run owes rollbacks".to_string())?;
+    let title = format!("recovering {} — {}", oldest.owed.id, oldest.owed.title);
+    let doc = oldest.owed.experiment.clone();
+    let data = data.to_path_buf();
+    let live = Live::spawn(|controls, events| async move {
+        // Reading secrets again may fetch the experiment: the task does it, never the loop.
+        let recovery = prepare_recovery(oldest, &data, &[])
+            .await
+            .map_err(|reasons| reasons.join("; "))?;
+        let report = engine::run(recovery.prepared, recovery.options, controls, events).await;
+        owed::settle(recovery.ledger, &report);
+        Ok(report)
+    });
+    Ok((live, title, doc))
 }
 
 /// The run ended: its last events, the verdict in the list, a banner if the journal was lost.
 fn finish(
     app: &mut App,
     live: &mut Option<Live>,
-    report: Result<RunReport, tokio::task::JoinError>,
+    report: Result<Result<RunReport, String>, tokio::task::JoinError>,
 ) -> bool {
     if let Some(mut l) = live.take() {
         while let Ok(event) = l.events.try_recv() {
@@ -204,10 +274,11 @@ fn finish(
         }
     }
     match report {
-        Ok(report) => {
+        Ok(Ok(report)) => {
             if let Some(run) = app.run.as_mut() {
                 run.reasons = report.verdict.reasons.clone();
-                if let Some(entry) = app.experiments.get_mut(run.experiment) {
+                let listed = app.experiments.get_mut(run.experiment);
+                if let Some(entry) = listed.filter(|_| run.recovering.is_none()) {
                     entry.last = Some(LastResult {
                         passed: report.verdict.passed,
                         status: report.status.clone(),
@@ -217,6 +288,15 @@ fn finish(
             if let Some(e) = report.journal_error {
                 app.banner = Some(format!("the journal could not be written: {e}"));
             }
+        }
+        Ok(Err(message)) => {
+            if let Some(run) = app.run.as_mut() {
+                run.state = RunState::Finished {
+                    status: "not started".to_string(),
+                    passed: false,
+                };
+            }
+            app.banner = Some(message);
         }
         Err(e) => app.banner = Some(format!("the run stopped unexpectedly: {e}")),
     }
@@ -239,7 +319,7 @@ fn hang_up(app: &mut App, live: &Option<Live>) -> bool {
 /// What a run in flight said: an event, or its end.
 enum RunNews {
     Event(Event),
-    Ended(Result<RunReport, tokio::task::JoinError>),
+    Ended(Result<Result<RunReport, String>, tokio::task::JoinError>),
 }
 
 /// The next event of the run in flight, events first; its report once they are all read.
@@ -273,14 +353,23 @@ fn spawn_catalog(folder: PathBuf, journals: Option<PathBuf>) -> mpsc::UnboundedR
     rx
 }
 
-/// "2 earlier runs ended owing rollbacks …" when the ledger holds such runs.
-fn owed_banner(data: Option<&Path>) -> Option<String> {
-    let (found, _) = ledger::list(&ledger::ledger_dir(data?));
-    let owed = found.iter().filter(|l| l.owed.ended()).count();
-    // TODO(#5): offer to play them from the TUI; for now the banner points at the command.
+/// How many earlier runs ended owing rollbacks.
+fn count_owed(data: Option<&Path>) -> usize {
+    data.map_or(0, |d| owed_runs(d).0.len())
+}
+
+/// The banner's words for owed rollbacks.
+const OWED_BANNER: &str = "ended owing rollbacks — r plays them";
+
+fn is_owed_banner(text: &str) -> bool {
+    text.contains(OWED_BANNER)
+}
+
+/// "2 earlier runs ended owing rollbacks — r plays them" when there are such runs.
+fn owed_banner(owed: usize) -> Option<String> {
     (owed > 0).then(|| {
         format!(
-            "{owed} earlier run{} ended owing rollbacks — `chaosdeck recover` plays them",
+            "{owed} earlier run{} {OWED_BANNER} (oldest first)",
             if owed == 1 { "" } else { "s" }
         )
     })

@@ -76,6 +76,9 @@ pub struct RunView {
     pub journal_path: Option<PathBuf>,
     /// Why the run failed, once it ended.
     pub reasons: Vec<String>,
+    /// Set when the run plays an earlier run's owed rollbacks: that run's experiment (the list's
+    /// `experiment` index then means nothing).
+    pub recovering: Option<Value>,
 }
 
 impl RunView {
@@ -90,6 +93,7 @@ impl RunView {
             selected: None,
             journal_path: None,
             reasons: Vec::new(),
+            recovering: None,
         }
     }
 
@@ -150,7 +154,9 @@ impl RunView {
     /// Folds one engine event into the view.
     pub fn apply(&mut self, event: Event, now: Instant) {
         match event {
-            Event::RunStarted { title } => self.title = title,
+            // A recovery keeps its own title, which says what it recovers.
+            Event::RunStarted { title } if self.recovering.is_none() => self.title = title,
+            Event::RunStarted { .. } => {}
             Event::PhaseStarted(phase) => {
                 self.clear_countdowns();
                 self.rows.push(Row::Phase(phase));
@@ -211,9 +217,14 @@ impl RunView {
                 self.ended = Some(now);
                 self.clear_countdowns();
             }
+            // A skipped activity: the hold it was taken in is over.
+            Event::Skipped(_) => {
+                if matches!(self.state, RunState::Held(_)) {
+                    self.state = RunState::Running;
+                }
+            }
             Event::PhaseFinished(_)
             | Event::HypothesisFinished { .. }
-            | Event::Skipped(_)
             | Event::Deviated
             | Event::RecoveryChecked { .. } => {}
         }

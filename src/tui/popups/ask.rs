@@ -19,6 +19,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, question: Question) {
             " Quit during a run? ",
             "The run is aborted, its rollbacks play, then chaosdeck quits.",
         ),
+        Question::PlayOwed => (
+            " Play owed rollbacks? ",
+            "The oldest earlier run's owed rollbacks play now, with its configuration as \
+             resolved then; secrets are read again.",
+        ),
     };
     let popup = centered(area, 60, 6);
     frame.render_widget(Clear, popup);

@@ -49,7 +49,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, index: usize) {
         lines.push(Line::from(""));
     }
     lines.push(Line::styled(
-        text::fit("y/enter start   n/esc cancel", width),
+        text::fit("y/enter start   t start stepping   n/esc cancel", width),
         t.warn(),
     ));
     frame.render_widget(Paragraph::new(lines), inner);
