@@ -194,7 +194,7 @@ fn a_gameday_in_tmux_against_a_server_and_a_container() {
         return;
     }
     let id = std::process::id();
-    let name = format!("chaosdeck-tui-{id}");
+    let name = format!("cdtui-{id}-a");
     let _box = Container::start(&name);
     let server = Server::start();
     server.route(
@@ -282,7 +282,7 @@ fn step_mode_skip_and_owed_rollbacks_played_from_the_banner() {
         return;
     }
     let id = std::process::id();
-    let name = format!("chaosdeck-tui-{id}-owed");
+    let name = format!("cdtui-{id}-b");
     let _box = Container::start(&name);
     let server = Server::start();
     server.route("/slow", Reply::text(200, "ok"));
