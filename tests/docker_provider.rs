@@ -537,3 +537,75 @@ async fn missing_targets_are_refused_before_the_run_with_the_nearest_names() {
     let why = gone.error.expect("missing").to_string();
     assert!(why.contains(&asked_v1) && why.contains(&web), "{why}");
 }
+
+/// One run acts on one replica of a scaled service: the rollback starts the container the
+/// method stopped, not another running replica.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_service_target_keeps_its_replica_for_the_whole_run() {
+    let docker = engine().await;
+    let mut cleanup = Cleanup::default();
+    let project = unique("scale");
+    for n in ["1", "2"] {
+        let mut labels = compose(&project, "web");
+        labels.insert("com.docker.compose.container-number".into(), n.into());
+        let name = format!("{project}-web-{n}");
+        start(
+            &docker,
+            &mut cleanup,
+            &name,
+            Spec {
+                labels,
+                ..Spec::default()
+            },
+        )
+        .await;
+    }
+    let ctx = Ctx::new(Default::default(), Default::default());
+    let step = |func: &str| {
+        json!({"type": "action", "name": func,
+               "provider": {"type": "docker", "func": func, "service": "web", "project": project}})
+    };
+    let stopped = execute(&step("stop"), &ctx, true).await;
+    assert!(stopped.error.is_none(), "{:?}", stopped.error);
+    let first = stopped.output.unwrap()["container"].clone();
+    assert_eq!(first, format!("{project}-web-1"));
+    let started = execute(&step("start"), &ctx, true).await;
+    assert_eq!(
+        started.output.unwrap()["container"],
+        first,
+        "the same replica came back"
+    );
+    let state = ok(on(first.as_str().unwrap(), "state", json!({}))).await;
+    assert_eq!(state["running"], true);
+}
+
+/// A stop abandoned by an abort goes on in the engine; a later start waits for it to end, so the
+/// container is really running after the rollback.
+#[tokio::test(flavor = "multi_thread")]
+async fn start_after_an_abandoned_stop_brings_the_container_back() {
+    let docker = engine().await;
+    let mut cleanup = Cleanup::default();
+    let name = unique("stubborn");
+    // Ignores SIGTERM: the engine waits out the whole grace before killing it.
+    let spec = Spec {
+        cmd: vec!["sh", "-c", "trap '' TERM; sleep 3600 & wait"],
+        ..Spec::default()
+    };
+    start(&docker, &mut cleanup, &name, spec).await;
+    let ctx = Ctx::new(Default::default(), Default::default());
+    let stop = json!({"type": "action", "name": "stop",
+        "provider": {"type": "docker", "func": "stop", "container": name, "arguments": {"grace": 4}}});
+    // The abort: the stop's future is dropped after a second, the engine carries on.
+    let abandoned = tokio::time::timeout(Duration::from_secs(1), execute(&stop, &ctx, true)).await;
+    assert!(abandoned.is_err(), "the stop was still going on");
+    let start_again = json!({"type": "action", "name": "start",
+        "provider": {"type": "docker", "func": "start", "container": name}});
+    let started = execute(&start_again, &ctx, true).await;
+    assert!(started.error.is_none(), "{:?}", started.error);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let state = ok(on(&name, "state", json!({}))).await;
+    assert_eq!(
+        state["running"], true,
+        "running after the abandoned stop ended: {state}"
+    );
+}

@@ -4,9 +4,11 @@
 //! service (and project); see [`crate::docker::target`].
 
 mod limits;
+mod memory;
 mod probes;
 
 pub use limits::parse_memory;
+pub use memory::RunMemory;
 
 use super::{seconds, ActivityError, Ctx};
 use crate::docker::target::{find, list_all, Found, Target};
@@ -102,7 +104,7 @@ pub fn short_id(id: &str) -> String {
 }
 
 /// Runs a docker provider.
-pub async fn run(provider: &Value, _ctx: &Ctx) -> Result<Value, ActivityError> {
+pub async fn run(provider: &Value, ctx: &Ctx) -> Result<Value, ActivityError> {
     let func = provider.get("func").and_then(Value::as_str).unwrap_or("");
     if !ACTIONS.contains(&func) && !PROBES.contains(&func) {
         return Err(ActivityError::Failed(format!(
@@ -129,7 +131,7 @@ pub async fn run(provider: &Value, _ctx: &Ctx) -> Result<Value, ActivityError> {
         let all = list_all(&docker)
             .await
             .map_err(|e| ActivityError::Failed(format!("docker {func}: {e}")))?;
-        let found = find(&all, &target)
+        let found = pinned_or_found(&ctx.docker, &all, &target)
             .map_err(|e| ActivityError::Failed(format!("docker {func}: {e}")))?;
         let aim = Aim {
             docker,
@@ -137,7 +139,18 @@ pub async fn run(provider: &Value, _ctx: &Ctx) -> Result<Value, ActivityError> {
             target: target.clone(),
             arguments,
         };
-        dispatch(func, &aim).await
+        if func == "start" || func == "unpause" {
+            settle_abandoned_stop(&ctx.docker, &aim).await;
+        }
+        let stopping = matches!(func, "stop" | "restart").then(|| {
+            ctx.docker
+                .stop_guard(&aim.found.id, Duration::from_secs_f64(grace))
+        });
+        let result = dispatch(func, &aim).await;
+        if let Some(guard) = stopping {
+            guard.done();
+        }
+        result
     };
     match tokio::time::timeout(limit, work).await {
         Ok(result) => result,
@@ -147,6 +160,53 @@ pub async fn run(provider: &Value, _ctx: &Ctx) -> Result<Value, ActivityError> {
             limit.as_secs_f64(),
             address()
         ))),
+    }
+}
+
+/// A service target keeps the container it first resolved to for the whole run, while that
+/// container exists: the rollback acts on the replica the method hit.
+fn pinned_or_found(
+    memory: &RunMemory,
+    all: &[bollard::models::ContainerSummary],
+    target: &Target,
+) -> Result<Found, String> {
+    let Target::Service { .. } = target else {
+        return find(all, target);
+    };
+    let key = target.describe();
+    if let Some(id) = memory.pinned(&key) {
+        if let Some(c) = all.iter().find(|c| c.id.as_deref() == Some(id.as_str())) {
+            return Ok(Found {
+                id,
+                name: crate::docker::target::name_of(c),
+            });
+        }
+    }
+    let found = find(all, target)?;
+    memory.pin(&key, &found.id);
+    Ok(found)
+}
+
+/// Before starting a container whose stop was abandoned (an abort while the engine waited out
+/// its grace), waits until that stop has really ended, so the start is not a no-op on a
+/// container about to die.
+async fn settle_abandoned_stop(memory: &RunMemory, aim: &Aim<'_>) {
+    let Some(until) = memory.stopping_until(&aim.found.id) else {
+        return;
+    };
+    while std::time::Instant::now() < until {
+        let running = aim
+            .docker
+            .inspect_container(&aim.found.id, None)
+            .await
+            .ok()
+            .and_then(|i| i.state)
+            .and_then(|s| s.running)
+            .unwrap_or(false);
+        if !running {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 

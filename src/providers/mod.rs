@@ -65,6 +65,8 @@ pub struct Ctx {
     /// Names activities defined while the run goes (`<name>_PORT` of a created proxy), shared
     /// by every clone of the context; they win over `vars`.
     pub defined: Arc<std::sync::Mutex<serde_json::Map<String, Value>>>,
+    /// What the docker provider remembers across the run's activities.
+    pub docker: docker::RunMemory,
 }
 
 impl Ctx {
@@ -76,6 +78,7 @@ impl Ctx {
             secrets: Arc::new(serde_json::Map::new()),
             kill_grace: std::time::Duration::from_millis(500),
             defined: Arc::default(),
+            docker: docker::RunMemory::default(),
         }
     }
 
