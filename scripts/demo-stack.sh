@@ -28,7 +28,7 @@
 #     --api-container voiceassist-server --database-service postgres \
 #     --database-container voiceassist-postgres --cache-service redis \
 #     --cache-container voiceassist-redis
-set -euo pipefail
+set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 
 command=${1:-}
@@ -48,7 +48,7 @@ ignores_database=${CHAOSDECK_DEMO_HEALTH_IGNORES_DATABASE:-false}
 wait_seconds=${CHAOSDECK_DEMO_WAIT:-60}
 
 usage() {
-  sed -n '2,/^set -euo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,/^set -Eeuo/p' "$0" | sed '$d' | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -126,6 +126,8 @@ up() {
     scripts/build-images.sh demo
   fi
   down
+  # Half a stack helps nobody: whatever fails from here on takes the rest down again.
+  trap 'echo "error: the stack did not come up; removing what was started" >&2; down' ERR
   docker network create \
     --label "$owner_label" \
     --label "com.docker.compose.project=$project" \
@@ -152,10 +154,12 @@ up() {
     if [ "$SECONDS" -ge "$deadline" ]; then
       echo "error: the API did not become ready on 127.0.0.1:$api_port within ${wait_seconds}s" >&2
       docker logs --tail 20 "$api_container" >&2 || true
+      down
       exit 1
     fi
     sleep 0.2
   done
+  trap - ERR
   echo "demo stack '$project' is up: API on http://127.0.0.1:$api_port"
   echo "containers: $api_container, $database_container, $cache_container (network $network)"
 }

@@ -22,7 +22,10 @@ pub enum DockerError {
 
 /// Where the engine is looked for: `DOCKER_HOST`, else the local socket.
 pub fn address() -> String {
-    std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".to_string())
+    std::env::var("DOCKER_HOST")
+        .ok()
+        .filter(|h| !h.trim().is_empty())
+        .unwrap_or_else(|| "unix:///var/run/docker.sock".to_string())
 }
 
 /// Connects to the engine named by `DOCKER_HOST` (or the local socket) and negotiates the API

@@ -38,6 +38,21 @@ pub async fn state(aim: &Aim<'_>) -> Result<Value, ActivityError> {
 /// CPU and memory from the engine's one-shot stats, which carry two samples about a second
 /// apart: CPU in percent of one core (a container using two full cores reads 200).
 pub async fn stats(aim: &Aim<'_>) -> Result<Value, ActivityError> {
+    // A stopped container has no figures: zeros would pass a "CPU below" check on a dead box.
+    let running = aim
+        .docker
+        .inspect_container(&aim.found.id, None)
+        .await
+        .map_err(|e| aim.fail("stats", e))?
+        .state
+        .and_then(|s| s.running)
+        .unwrap_or(false);
+    if !running {
+        return Err(aim.fail(
+            "stats",
+            "the container is not running, so it has no figures",
+        ));
+    }
     let options = StatsOptionsBuilder::default()
         .stream(false)
         .one_shot(false)
@@ -196,17 +211,26 @@ where
 {
     let mut stream = std::pin::pin!(stream);
     let (mut out, mut err) = (Vec::new(), Vec::new());
+    let (mut out_dropped, mut err_dropped) = (0u64, 0u64);
     while let Some(chunk) = stream.next().await {
-        let (sink, bytes) = match chunk? {
-            LogOutput::StdErr { message } => (&mut err, message),
-            LogOutput::StdOut { message } | LogOutput::Console { message } => (&mut out, message),
+        let (sink, dropped, bytes) = match chunk? {
+            LogOutput::StdErr { message } => (&mut err, &mut err_dropped, message),
+            LogOutput::StdOut { message } | LogOutput::Console { message } => {
+                (&mut out, &mut out_dropped, message)
+            }
             LogOutput::StdIn { .. } => continue,
         };
         let room = OUTPUT_CAP.saturating_sub(sink.len());
-        sink.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        let take = bytes.len().min(room);
+        sink.extend_from_slice(&bytes[..take]);
+        *dropped += (bytes.len() - take) as u64;
     }
-    Ok((
-        String::from_utf8_lossy(&out).into_owned(),
-        String::from_utf8_lossy(&err).into_owned(),
-    ))
+    let text = |bytes: &[u8], dropped: u64| {
+        let mut t = String::from_utf8_lossy(bytes).into_owned();
+        if dropped > 0 {
+            t.push_str(&format!("\n[chaosdeck: {dropped} more bytes not kept]"));
+        }
+        t
+    };
+    Ok((text(&out, out_dropped), text(&err, err_dropped)))
 }
