@@ -109,6 +109,10 @@ enum Command {
     Validate {
         #[arg(required = true)]
         files: Vec<String>,
+        /// Do not ask the Docker engine whether the docker targets exist (for experiments whose
+        /// system is not up).
+        #[arg(long)]
+        skip_targets: bool,
         #[arg(long = "var", value_name = "KEY[:TYPE]=VALUE", value_parser = var_arg)]
         vars: Vec<String>,
         #[arg(long = "var-file", value_name = "PATH")]
@@ -247,6 +251,7 @@ impl Common {
             var_files: self.var_files.clone(),
             no_validation: self.no_validation,
             no_verify_tls: self.no_verify_tls,
+            skip_targets: false,
         }
     }
 
@@ -485,6 +490,7 @@ fn main() -> ExitCode {
             }
             Some(Command::Validate {
                 files,
+                skip_targets,
                 vars,
                 var_files,
             }) => {
@@ -493,6 +499,7 @@ fn main() -> ExitCode {
                     PrepareOptions {
                         vars,
                         var_files,
+                        skip_targets,
                         ..PrepareOptions::default()
                     },
                 )

@@ -25,6 +25,8 @@ pub struct PrepareOptions {
     pub var_files: Vec<PathBuf>,
     pub no_validation: bool,
     pub no_verify_tls: bool,
+    /// Do not ask the Docker engine whether docker targets exist.
+    pub skip_targets: bool,
 }
 
 /// Everything wrong with a document, or the warnings it carries.
@@ -65,11 +67,6 @@ pub async fn prepare(spec: &str, opts: &PrepareOptions) -> Result<(Prepared, Fin
         findings.errors.extend(report.errors);
         findings.warnings.extend(report.warnings);
     }
-    if !opts.no_validation {
-        // Asks the engine only when the document has docker activities.
-        let missing = crate::docker::target::check_targets(&loaded.doc, &loaded.source).await;
-        findings.errors.extend(missing);
-    }
     let resolved = match config::resolve(&loaded.doc, &loaded.source, &overrides) {
         Ok(r) => Some(r),
         Err(errs) => {
@@ -77,6 +74,16 @@ pub async fn prepare(spec: &str, opts: &PrepareOptions) -> Result<(Prepared, Fin
             None
         }
     };
+    if !opts.no_validation && !opts.skip_targets {
+        // Asks the engine only when the document has docker activities; targets written with
+        // `${name}` are checked with the values they will have.
+        let doc = match &resolved {
+            Some(r) => with_docker_targets_resolved(&loaded.doc, &r.vars),
+            None => loaded.doc.clone(),
+        };
+        let missing = crate::docker::target::check_targets(&doc, &loaded.source).await;
+        findings.errors.extend(missing);
+    }
     if let Some(resolved) = &resolved {
         let (errors, warnings) = check_names(
             &loaded.doc,
@@ -97,6 +104,36 @@ pub async fn prepare(spec: &str, opts: &PrepareOptions) -> Result<(Prepared, Fin
             findings,
         )),
         _ => Err(findings),
+    }
+}
+
+/// A copy of the document whose docker providers have their target keys substituted.
+fn with_docker_targets_resolved(doc: &Value, vars: &crate::experiment::substitute::Vars) -> Value {
+    match doc {
+        Value::Object(map) => {
+            let docker = map.get("type").and_then(Value::as_str) == Some("docker");
+            Value::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let v = if docker
+                            && matches!(k.as_str(), "container" | "service" | "project")
+                        {
+                            vars.substitute(v)
+                        } else {
+                            with_docker_targets_resolved(v, vars)
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            )
+        }
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| with_docker_targets_resolved(v, vars))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
 

@@ -26,6 +26,7 @@ pub(super) fn docker(check: &mut Checker, map: &Map<String, Value>, path: &str) 
             None
         }
     };
+    super::keys::unknown(check, map, path, super::keys::DOCKER);
     target(check, map, path);
     if let Some(timeout) = map.get("timeout") {
         if !(timeout.is_null() || is_non_negative_number(timeout) || is_placeholder(timeout)) {
@@ -104,6 +105,16 @@ fn arguments_of(check: &mut Checker, func: &str, arguments: &Map<String, Value>,
             format!("{what}, not {}", other.map_or("nothing".into(), show)),
         ),
     };
+    let known: &[&str] = match func {
+        "stop" | "restart" => &["grace"],
+        "kill" => &["signal"],
+        "exec" => &["command", "user", "workdir", "env"],
+        "set_limits" => &["cpus", "memory"],
+        "disconnect" | "connect" => &["network"],
+        "logs" => &["tail"],
+        _ => &[],
+    };
+    super::keys::unknown(check, arguments, path, known);
     match func {
         "stop" | "restart" => number(
             check,

@@ -33,6 +33,16 @@ pub(super) const HTTP: &[&str] = &[
     "expected_status",
 ];
 pub(super) const PROCESS: &[&str] = &["type", "path", "arguments", "timeout", "expect"];
+pub(super) const DOCKER: &[&str] = &[
+    "type",
+    "func",
+    "container",
+    "service",
+    "project",
+    "arguments",
+    "timeout",
+    "expect",
+];
 pub(super) const PYTHON: &[&str] = &[
     "type",
     "module",
