@@ -404,6 +404,19 @@ fn the_guide_experiments_run_as_written_and_network_latency_on_the_demo() {
         ],
     );
     passed("experiments/network-latency.yaml", &out, &j);
+    let seconds = |name: &str| {
+        let out = &entry(&j, "run", name)["output"]["stdout"];
+        serde_json::from_str::<Value>(out.as_str().unwrap_or(""))
+            .ok()
+            .and_then(|v| v["seconds"].as_f64())
+            .unwrap_or_else(|| panic!("no round trip measured by {name}: {out}"))
+    };
+    let (fast, slow) = (
+        seconds("round-trip-through-the-proxy-is-fast"),
+        seconds("round-trip-through-the-proxy-is-slow"),
+    );
+    println!("experiments/network-latency.yaml: through the proxy {fast:.3} s, with the toxic {slow:.3} s");
+    assert!(fast < 0.45 && slow >= 0.45, "fast {fast} s, slow {slow} s");
     let (status, _) = curl("http://127.0.0.1:8474/proxies/demo_api", &[]);
     assert_eq!(status, 404, "the rollbacks deleted the experiment's proxy");
     assert!(
