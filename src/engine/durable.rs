@@ -132,6 +132,32 @@ fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Every `.json` file of a folder read as `T`, with its path; files that cannot be read or
+/// parsed are reported as `path: why` instead. A missing folder holds nothing.
+pub fn read_json_dir<T: serde::de::DeserializeOwned>(
+    dir: &Path,
+) -> (Vec<(PathBuf, T)>, Vec<String>) {
+    let mut found = Vec::new();
+    let mut problems = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return (found, problems);
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().and_then(|e| e.to_str()) != Some("json") {
+            continue;
+        }
+        match std::fs::read_to_string(&path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| serde_json::from_str::<T>(&t).map_err(|e| e.to_string()))
+        {
+            Ok(value) => found.push((path, value)),
+            Err(e) => problems.push(format!("{}: {e}", path.display())),
+        }
+    }
+    (found, problems)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -120,24 +120,11 @@ impl Ledger {
 
 /// Every record in a ledger directory, oldest first; unreadable files are reported as errors.
 pub fn list(dir: &Path) -> (Vec<Ledger>, Vec<String>) {
-    let mut found = Vec::new();
-    let mut errors = Vec::new();
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return (found, errors);
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("json") {
-            continue;
-        }
-        match std::fs::read_to_string(&path)
-            .map_err(|e| e.to_string())
-            .and_then(|t| serde_json::from_str::<Owed>(&t).map_err(|e| e.to_string()))
-        {
-            Ok(owed) => found.push(Ledger { path, owed }),
-            Err(e) => errors.push(format!("{}: {e}", path.display())),
-        }
-    }
+    let (records, errors) = super::durable::read_json_dir::<Owed>(dir);
+    let mut found: Vec<Ledger> = records
+        .into_iter()
+        .map(|(path, owed)| Ledger { path, owed })
+        .collect();
     found.sort_by(|a, b| a.owed.started.cmp(&b.owed.started));
     (found, errors)
 }

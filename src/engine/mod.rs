@@ -1,7 +1,7 @@
 //! The run engine: one run of one experiment as a task that takes [`Control`]s and emits
 //! [`Event`]s, writing the journal as it goes. It knows nothing about terminals.
 
-mod durable;
+pub mod durable;
 pub mod events;
 pub mod journal;
 pub mod ledger;

@@ -118,24 +118,8 @@ impl Store {
 
     /// Every session, oldest first; unreadable files are skipped with their error.
     pub fn list(&self) -> (Vec<Session>, Vec<String>) {
-        let mut sessions = Vec::new();
-        let mut problems = Vec::new();
-        let Ok(entries) = std::fs::read_dir(&self.dir) else {
-            return (sessions, problems);
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.extension().and_then(|e| e.to_str()) != Some("json") {
-                continue;
-            }
-            match std::fs::read_to_string(&path)
-                .map_err(|e| e.to_string())
-                .and_then(|t| serde_json::from_str::<Session>(&t).map_err(|e| e.to_string()))
-            {
-                Ok(s) => sessions.push(s),
-                Err(e) => problems.push(format!("{}: {e}", path.display())),
-            }
-        }
+        let (found, problems) = crate::engine::durable::read_json_dir::<Session>(&self.dir);
+        let mut sessions: Vec<Session> = found.into_iter().map(|(_, s)| s).collect();
         sessions.sort_by(|a, b| a.created.cmp(&b.created));
         (sessions, problems)
     }
