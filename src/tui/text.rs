@@ -25,10 +25,12 @@ pub fn fit(s: &str, width: usize) -> String {
     out
 }
 
-/// A duration as people read it on a run clock: `4.2s`, `1m05s`.
+/// A duration as people read it on a run clock: `35ms`, `4.2s`, `1m05s`.
 pub fn duration(d: std::time::Duration) -> String {
     let secs = d.as_secs();
-    if secs < 60 {
+    if d < std::time::Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else if secs < 60 {
         format!("{:.1}s", d.as_secs_f64())
     } else {
         format!("{}m{:02}s", secs / 60, secs % 60)
@@ -53,5 +55,6 @@ mod tests {
         use std::time::Duration;
         assert_eq!(duration(Duration::from_millis(4200)), "4.2s");
         assert_eq!(duration(Duration::from_secs(65)), "1m05s");
+        assert_eq!(duration(Duration::from_millis(35)), "35ms");
     }
 }
