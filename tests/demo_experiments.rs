@@ -34,11 +34,7 @@ struct Stack {
 
 impl Stack {
     fn up() -> Stack {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = common::free_port();
         let project = format!("chaosdeck-test-{}", std::process::id());
         let stack = Stack { project, port };
         let out = stack.script(&["up", "--wait", "90"]);

@@ -94,11 +94,7 @@ struct Guide {
 
 impl Guide {
     fn new() -> Guide {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = common::free_port();
         let project = format!("cdguide-{}", std::process::id());
         let dir = common::tempdir();
         let shim_dir = dir.join("bin");
