@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, Once};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use chaosdeck::docker::snapshot::{ContainerStatus, Engine, Health, Snapshot, State};
-use chaosdeck::docker::watcher::Watcher;
+use chaosdeck::docker::watcher::{Focus, Watcher};
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::watch;
 use tokio::task::{AbortHandle, JoinHandle};
@@ -95,6 +95,35 @@ async fn wait_for(
 
 fn container<'a>(snapshot: &'a Snapshot, name: &str) -> Option<&'a ContainerStatus> {
     snapshot.container(name)
+}
+
+/// Outside the focus, a container is sampled instead of streamed: its first figures come at once
+/// (the engine measures the first interval), and later CPU figures come from comparing two
+/// samples — here a container that idles for its first seconds and then burns a core.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn containers_outside_the_focus_are_sampled() {
+    build_image_once();
+    let watcher = Watcher::spawn_at(format!("unix://{ENGINE_SOCKET}"));
+    let mut guard = Containers(Vec::new());
+    let (aimed, other) = (unique("aimed"), unique("other"));
+    watcher.set_focus(Focus::Only(vec![aimed.clone()]));
+    let mut snapshots = watcher.subscribe();
+    guard.run(&aimed, &[], &["sleep", "3600"]);
+    guard.run(&other, &[], &["sh", "-c", "sleep 4; while :; do :; done"]);
+    let first = wait_for(&mut snapshots, "figures for both", |s| {
+        [&aimed, &other].iter().all(|n| {
+            container(s, n).is_some_and(|c| c.cpu_percent.is_some() && c.memory_bytes.is_some())
+        })
+    })
+    .await;
+    let idle = container(&first, &other).unwrap().cpu_percent.unwrap();
+    assert!(idle < 20.0, "sleeping at first, yet {idle}% CPU");
+    // The next sample comes about SAMPLE_PERIOD later and compares counters with the first.
+    let burning = wait_for(&mut snapshots, "the sampled container burning CPU", |s| {
+        container(s, &other).is_some_and(|c| c.cpu_percent.is_some_and(|p| p > 30.0))
+    })
+    .await;
+    assert!(container(&burning, &other).unwrap().memory_bytes.is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

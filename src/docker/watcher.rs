@@ -1,13 +1,15 @@
-//! The container health watcher: a tokio task that follows the engine's event stream and one
-//! streamed stats feed per running container, and publishes a [`Snapshot`] on a `watch` channel
-//! only when something a reader would see changed. The TUI only reads snapshots; it never waits
-//! on Docker.
+//! The container health watcher: a tokio task that follows the engine's event stream and the
+//! containers' stats, and publishes a [`Snapshot`] on a `watch` channel only when something a
+//! reader would see changed. The TUI only reads snapshots; it never waits on Docker.
 //!
-//! Cost: no polling. Events drive inspections; stats streams start and stop with their
-//! containers; the only timer is the reconnect backoff while the engine is unreachable.
+//! Cost: events drive inspections, so states and health show at once without polling. Stats
+//! come two ways, chosen by the [`Focus`]: the containers in focus (by default all; in the TUI,
+//! the ones the experiment targets) each get a streamed feed, one sample a second; the others
+//! are sampled one at a time, each about every [`SAMPLE_PERIOD`], by a timer that exists only
+//! while there is such a container. With none and no events, the watcher never wakes.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bollard::query_parameters::{EventsOptions, InspectContainerOptions, ListContainersOptions};
 use bollard::Docker;
@@ -15,7 +17,7 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
-use feed::{Feed, FeedMessage};
+use feed::{CpuCounters, Feed, FeedMessage, Sample};
 
 use bollard::models::EventMessage;
 
@@ -56,10 +58,39 @@ const WATCHED_EVENTS: [&str; 12] = [
 /// Room for stats readings waiting for the watcher loop.
 const READINGS_QUEUE: usize = 256;
 
+/// How often a running container outside the focus gets a fresh CPU and memory figure.
+pub const SAMPLE_PERIOD: Duration = Duration::from_secs(10);
+
+/// The shortest wait between two samples, however many containers share the period.
+const SAMPLE_GAP_MIN: Duration = Duration::from_millis(50);
+
+/// Which running containers get a streamed stats feed (a figure every second); the others are
+/// sampled every [`SAMPLE_PERIOD`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Focus {
+    /// Every running container streams.
+    #[default]
+    All,
+    /// Only the containers with one of these names, or of one of these Compose services.
+    Only(Vec<String>),
+}
+
+impl Focus {
+    fn includes(&self, status: &ContainerStatus) -> bool {
+        match self {
+            Focus::All => true,
+            Focus::Only(names) => names
+                .iter()
+                .any(|n| *n == status.name || status.service.as_deref() == Some(n.as_str())),
+        }
+    }
+}
+
 /// A running watcher. Dropping it stops the task and every stats stream it opened.
 #[derive(Debug)]
 pub struct Watcher {
     snapshots: watch::Receiver<Snapshot>,
+    focus: watch::Sender<Focus>,
     task: JoinHandle<()>,
 }
 
@@ -77,8 +108,22 @@ impl Watcher {
         let (sender, snapshots) = watch::channel(Snapshot::empty(Engine::Connecting {
             address: address.clone(),
         }));
-        let task = tokio::spawn(run(address, sender));
-        Watcher { snapshots, task }
+        let (focus, focus_rx) = watch::channel(Focus::All);
+        let task = tokio::spawn(run(address, sender, focus_rx));
+        Watcher {
+            snapshots,
+            focus,
+            task,
+        }
+    }
+
+    /// Chooses which containers stream their stats; a change takes effect at once.
+    pub fn set_focus(&self, focus: Focus) {
+        self.focus.send_if_modified(|current| {
+            let changed = *current != focus;
+            *current = focus;
+            changed
+        });
     }
 
     /// A receiver of snapshots: `borrow()` for the latest, `changed().await` to wait for the next.
@@ -94,13 +139,15 @@ impl Drop for Watcher {
 }
 
 /// Connects, follows the engine until it goes away, reports it unreachable, waits, and again.
-async fn run(address: String, sender: watch::Sender<Snapshot>) {
+async fn run(address: String, sender: watch::Sender<Snapshot>, focus: watch::Receiver<Focus>) {
     let mut backoff = RECONNECT_FIRST;
     loop {
         let reason = match connect_at(&address).await {
             Ok(docker) => {
                 backoff = RECONNECT_FIRST;
-                Session::new(docker, &address, &sender).follow().await
+                Session::new(docker, &address, &sender, focus.clone())
+                    .follow()
+                    .await
             }
             Err(reason) => reason,
         };
@@ -162,10 +209,33 @@ struct Session<'a> {
     feeds_opened: u64,
     readings_tx: mpsc::Sender<FeedMessage>,
     readings_rx: mpsc::Receiver<FeedMessage>,
+    focus: watch::Receiver<Focus>,
+    /// The sampled containers' counters from their last sample (absent: never sampled).
+    counters: HashMap<String, Option<CpuCounters>>,
+    /// Samples on their way, by container; aborted when dropped.
+    sampling: HashMap<String, Sampling>,
+    /// The container sampled last; the next one follows it in name order.
+    cursor: Option<String>,
+    /// When the next sample is due, while some container is sampled rather than streamed.
+    next_sample: Option<Instant>,
+}
+
+/// A one-shot sample on its way.
+struct Sampling(JoinHandle<()>);
+
+impl Drop for Sampling {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl<'a> Session<'a> {
-    fn new(docker: Docker, address: &'a str, sender: &'a watch::Sender<Snapshot>) -> Self {
+    fn new(
+        docker: Docker,
+        address: &'a str,
+        sender: &'a watch::Sender<Snapshot>,
+        focus: watch::Receiver<Focus>,
+    ) -> Self {
         let (readings_tx, readings_rx) = mpsc::channel(READINGS_QUEUE);
         Session {
             docker,
@@ -177,6 +247,11 @@ impl<'a> Session<'a> {
             feeds_opened: 0,
             readings_tx,
             readings_rx,
+            focus,
+            counters: HashMap::new(),
+            sampling: HashMap::new(),
+            cursor: None,
+            next_sample: None,
         }
     }
 
@@ -202,6 +277,7 @@ impl<'a> Session<'a> {
         };
         let mut events = self.docker.events(Some(options));
         loop {
+            let due = self.next_sample;
             tokio::select! {
                 event = events.next() => match event {
                     Some(Ok(event)) => {
@@ -213,6 +289,14 @@ impl<'a> Session<'a> {
                     None => return Lost::EventsEnded,
                 },
                 Some(message) = self.readings_rx.recv() => self.on_stats(message),
+                changed = self.focus.changed() => {
+                    if changed.is_err() {
+                        return Lost::Stopped;
+                    }
+                    self.refocus();
+                }
+                _ = tokio::time::sleep_until(due.unwrap_or_else(Instant::now).into()),
+                    if due.is_some() => self.sample_next(),
                 _ = self.sender.closed() => return Lost::Stopped,
             }
             self.publish();
@@ -299,20 +383,105 @@ impl<'a> Session<'a> {
                 status.cpu_percent = previous.cpu_percent;
                 status.memory_bytes = previous.memory_bytes;
             }
-            if !self.feeds.contains_key(&status.id) {
-                let feed = self.open_feed(status.id.clone());
-                self.feeds.insert(status.id.clone(), feed);
+        }
+        let id = status.id.clone();
+        self.containers.insert(id.clone(), status);
+        self.arrange_stats(&id);
+        Ok(())
+    }
+
+    /// Gives a container the stats it should have now: a feed when it runs and is in focus,
+    /// samples when it runs outside the focus, nothing when it does not run.
+    fn arrange_stats(&mut self, id: &str) {
+        let Some(status) = self.containers.get(id) else {
+            return;
+        };
+        let running = status.state.has_processes();
+        let streamed = running && self.focus.borrow().includes(status);
+        if streamed {
+            self.stop_sampling(id);
+            if !self.feeds.contains_key(id) {
+                let feed = self.open_feed(id.to_string());
+                self.feeds.insert(id.to_string(), feed);
             }
         } else {
-            self.feeds.remove(&status.id);
+            self.feeds.remove(id);
+            if running {
+                if !self.counters.contains_key(id) {
+                    // Never sampled: take the first sample now, so its figures show at once.
+                    self.counters.insert(id.to_string(), None);
+                    self.start_sample(id.to_string());
+                }
+                if self.next_sample.is_none() {
+                    self.next_sample = Some(Instant::now() + self.sample_gap());
+                }
+            } else {
+                self.stop_sampling(id);
+            }
         }
-        self.containers.insert(status.id.clone(), status);
-        Ok(())
+    }
+
+    /// The focus changed: move every container to the stats it should have.
+    fn refocus(&mut self) {
+        let ids: Vec<String> = self.containers.keys().cloned().collect();
+        for id in ids {
+            self.arrange_stats(&id);
+        }
+    }
+
+    fn stop_sampling(&mut self, id: &str) {
+        self.counters.remove(id);
+        self.sampling.remove(id);
+    }
+
+    /// The wait between two samples that spreads the sampled containers over the period.
+    fn sample_gap(&self) -> Duration {
+        let sampled = self.counters.len().max(1) as u32;
+        (SAMPLE_PERIOD / sampled).max(SAMPLE_GAP_MIN)
+    }
+
+    fn start_sample(&mut self, id: String) {
+        let first = self.counters.get(&id).is_none_or(Option::is_none);
+        let task = feed::sample(&self.docker, id.clone(), first, self.readings_tx.clone());
+        self.sampling.insert(id, Sampling(task));
+    }
+
+    /// The timer fired: samples the next sampled container in name order that has no sample on
+    /// its way, and sets the timer again while any container is sampled.
+    fn sample_next(&mut self) {
+        self.next_sample = None;
+        if self.counters.is_empty() {
+            return;
+        }
+        let order = |id: &String| {
+            self.containers
+                .get(id)
+                .map(|c| (c.name.clone(), id.clone()))
+        };
+        let mut candidates: Vec<(String, String)> = self
+            .counters
+            .keys()
+            .filter(|id| !self.sampling.contains_key(*id))
+            .filter_map(order)
+            .collect();
+        candidates.sort();
+        let after = self.cursor.as_ref().and_then(order);
+        let next = candidates
+            .iter()
+            .find(|key| after.as_ref().is_none_or(|a| *key > a))
+            .or_else(|| candidates.first())
+            .map(|(_, id)| id.clone());
+        if let Some(id) = next {
+            self.cursor = Some(id.clone());
+            self.start_sample(id);
+        }
+        self.next_sample = Some(Instant::now() + self.sample_gap());
     }
 
     /// Marks a container exited with its stats feed closed, as a `die` event says.
     fn mark_exited(&mut self, id: &str, exit_code: Option<i64>) {
         self.feeds.remove(id);
+        self.stop_sampling(id);
         if let Some(status) = self.containers.get_mut(id) {
             status.state = State::Exited;
             status.exit_code = exit_code;
@@ -325,6 +494,7 @@ impl<'a> Session<'a> {
         // Events name containers by full id; a short id can only come from elsewhere.
         self.containers.remove(id);
         self.feeds.remove(id);
+        self.stop_sampling(id);
         self.oom_seen.remove(id);
     }
 
@@ -360,6 +530,30 @@ impl<'a> Session<'a> {
                     self.feeds.remove(&id);
                 }
             }
+            FeedMessage::Sampled(id, taken) => self.on_sample(id, taken),
+        }
+    }
+
+    /// A one-shot sample came back: CPU from the engine's own interval (a first sample) or from
+    /// the counters of the previous sample.
+    fn on_sample(&mut self, id: String, taken: Option<Sample>) {
+        if self.sampling.remove(&id).is_none() {
+            return;
+        }
+        let Some(previous) = self.counters.get_mut(&id) else {
+            return;
+        };
+        let Some(sample) = taken else {
+            return;
+        };
+        let cpu = sample.reading.cpu_percent.or_else(|| {
+            let (now, before) = (sample.counters?, (*previous)?);
+            now.percent_since(before)
+        });
+        *previous = sample.counters;
+        if let Some(status) = self.containers.get_mut(&id) {
+            status.cpu_percent = cpu.or(status.cpu_percent);
+            status.memory_bytes = sample.reading.memory_bytes.or(status.memory_bytes);
         }
     }
 

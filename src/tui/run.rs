@@ -8,7 +8,7 @@ use super::terminal::Guard;
 use super::theme::Theme;
 use super::timeline::RunState;
 use super::{keys, view};
-use crate::docker::watcher::Watcher;
+use crate::docker::watcher::{Focus, Watcher};
 use crate::engine::{self, ledger, Control, Event, Prepared, RunOptions, RunReport, StepMode};
 use crate::headless::owed::{self, owed_runs, prepare_recovery};
 use crate::headless::{run_options, RunFlags};
@@ -90,6 +90,8 @@ async fn event_loop(guard: &mut Guard, folder: PathBuf) -> std::io::Result<()> {
     let mut quit = false;
     while !quit {
         if dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
+            // The experiment's targets stream their stats; the other containers are sampled.
+            watcher.set_focus(Focus::Only(app.targets()));
             let now = Instant::now();
             guard.terminal.draw(|f| view::draw(f, &app, now))?;
             last_draw = Some(now);

@@ -1,5 +1,6 @@
-//! One streamed stats feed per running container: a task that turns the engine's samples into
-//! CPU and memory figures and forwards only those a reader would notice.
+//! Container stats, two ways: a streamed feed (one sample a second from the engine) for the
+//! containers the experiment targets, and one-shot samples taken now and then for the rest. Both
+//! turn the engine's answer into CPU and memory figures.
 
 use bollard::models::{ContainerCpuStats, ContainerStatsResponse};
 use bollard::query_parameters::StatsOptions;
@@ -15,6 +16,66 @@ use crate::docker::snapshot::{readings_differ, Reading};
 pub(super) enum FeedMessage {
     Reading(String, u64, Reading),
     Ended(String, u64),
+    /// A one-shot sample of a container, or `None` when the engine gave none.
+    Sampled(String, Option<Sample>),
+}
+
+/// A container's cumulative CPU counters at one moment; two of them give its CPU share between.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct CpuCounters {
+    /// The container's CPU time, in nanoseconds.
+    total: u64,
+    /// The host's CPU time, in the engine's units (nanoseconds summed over CPUs).
+    system: u64,
+    cpus: u64,
+}
+
+impl CpuCounters {
+    /// CPU use between `before` and `self`, in percent of one core, as `docker stats` counts it.
+    pub(super) fn percent_since(self, before: CpuCounters) -> Option<f64> {
+        if before.system == 0 || self.system <= before.system || self.cpus == 0 {
+            return None;
+        }
+        let used = self.total.saturating_sub(before.total) as f64;
+        let elapsed = (self.system - before.system) as f64;
+        Some(used / elapsed * self.cpus as f64 * 100.0)
+    }
+}
+
+/// One one-shot sample: the figures it gives by itself, and its counters for the next one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(super) struct Sample {
+    /// CPU is only known when the engine measured an interval itself (a first sample).
+    pub(super) reading: Reading,
+    pub(super) counters: Option<CpuCounters>,
+}
+
+/// Takes one stats sample of `container` on a task of its own and sends it as
+/// [`FeedMessage::Sampled`]. A `first` sample lets the engine measure an interval (it answers
+/// about a second later, with CPU); later ones answer at once and CPU comes from comparing
+/// counters with the previous sample.
+pub(super) fn sample(
+    docker: &Docker,
+    container: String,
+    first: bool,
+    out: mpsc::Sender<FeedMessage>,
+) -> JoinHandle<()> {
+    let docker = docker.clone();
+    tokio::spawn(async move {
+        let options = StatsOptions {
+            stream: false,
+            one_shot: !first,
+        };
+        let mut stream = docker.stats(&container, Some(options));
+        let taken = match stream.next().await {
+            Some(Ok(answer)) => Some(Sample {
+                reading: reading(&answer),
+                counters: answer.cpu_stats.as_ref().and_then(counters),
+            }),
+            _ => None,
+        };
+        let _ = out.send(FeedMessage::Sampled(container, taken)).await;
+    })
 }
 
 /// One stats stream; aborted when dropped, so removing it from the map (or dropping the session)
@@ -74,26 +135,30 @@ fn reading(sample: &ContainerStatsResponse) -> Reading {
 }
 
 fn cpu_percent(sample: &ContainerStatsResponse) -> Option<f64> {
-    let now = sample.cpu_stats.as_ref()?;
+    let now = counters(sample.cpu_stats.as_ref()?)?;
     let before = sample.precpu_stats.as_ref()?;
-    let total = |s: &ContainerCpuStats| s.cpu_usage.as_ref()?.total_usage;
-    let (now_total, before_total) = (total(now)?, total(before)?);
-    let (now_system, before_system) = (now.system_cpu_usage?, before.system_cpu_usage?);
-    // The first sample of a stream has no previous one: nothing to compare yet.
-    if before_system == 0 || now_system <= before_system {
-        return None;
-    }
-    let cpus = now
+    let before = CpuCounters {
+        total: before.cpu_usage.as_ref()?.total_usage?,
+        // The first sample of a stream has no previous one: zero, so nothing to compare yet.
+        system: before.system_cpu_usage.unwrap_or(0),
+        cpus: now.cpus,
+    };
+    now.percent_since(before)
+}
+
+/// The counters of one sample; the CPU count from `online_cpus`, else from the per-CPU list.
+fn counters(stats: &ContainerCpuStats) -> Option<CpuCounters> {
+    let usage = stats.cpu_usage.as_ref()?;
+    let cpus = stats
         .online_cpus
         .map(u64::from)
         .filter(|n| *n > 0)
-        .or_else(|| {
-            let per_cpu = now.cpu_usage.as_ref()?.percpu_usage.as_ref()?;
-            Some(per_cpu.len() as u64).filter(|n| *n > 0)
-        })?;
-    let used = now_total.saturating_sub(before_total) as f64;
-    let elapsed = (now_system - before_system) as f64;
-    Some(used / elapsed * cpus as f64 * 100.0)
+        .or_else(|| Some(usage.percpu_usage.as_ref()?.len() as u64).filter(|n| *n > 0))?;
+    Some(CpuCounters {
+        total: usage.total_usage?,
+        system: stats.system_cpu_usage?,
+        cpus,
+    })
 }
 
 fn memory_bytes(sample: &ContainerStatsResponse) -> Option<u64> {
@@ -150,6 +215,19 @@ mod tests {
         let reading = reading(&sample);
         assert_eq!(reading.cpu_percent, Some(50.0));
         assert_eq!(reading.memory_bytes, Some(6 << 20));
+    }
+
+    #[test]
+    fn two_one_shot_samples_give_the_share_between_them() {
+        let first = counters(&cpu(1_000, 10_000)).unwrap();
+        let second = counters(&cpu(1_250, 12_000)).unwrap();
+        // 250 of the host's 2,000 ticks on 2 CPUs: a quarter of a core.
+        assert_eq!(second.percent_since(first), Some(25.0));
+        assert_eq!(
+            first.percent_since(second),
+            None,
+            "time never runs backwards"
+        );
     }
 
     #[test]
