@@ -61,6 +61,9 @@ const READINGS_QUEUE: usize = 256;
 /// How often a running container outside the focus gets a fresh CPU and memory figure.
 pub const SAMPLE_PERIOD: Duration = Duration::from_secs(10);
 
+/// At most this many one-shot samples are on their way at once.
+const SAMPLES_IN_FLIGHT: usize = 4;
+
 /// The shortest wait between two samples, however many containers share the period.
 const SAMPLE_GAP_MIN: Duration = Duration::from_millis(50);
 
@@ -214,6 +217,8 @@ struct Session<'a> {
     counters: HashMap<String, Option<CpuCounters>>,
     /// Samples on their way, by container; aborted when dropped.
     sampling: HashMap<String, Sampling>,
+    /// Sampled containers whose first sample has not been asked for yet.
+    unsampled: HashSet<String>,
     /// The container sampled last; the next one follows it in name order.
     cursor: Option<String>,
     /// When the next sample is due, while some container is sampled rather than streamed.
@@ -250,6 +255,7 @@ impl<'a> Session<'a> {
             focus,
             counters: HashMap::new(),
             sampling: HashMap::new(),
+            unsampled: HashSet::new(),
             cursor: None,
             next_sample: None,
         }
@@ -408,11 +414,11 @@ impl<'a> Session<'a> {
             self.feeds.remove(id);
             if running {
                 if !self.counters.contains_key(id) {
-                    // Never sampled: take the first sample now, so its figures show at once.
+                    // Never sampled: first in line, so its figures show soon.
                     self.counters.insert(id.to_string(), None);
-                    self.start_sample(id.to_string());
-                }
-                if self.next_sample.is_none() {
+                    self.unsampled.insert(id.to_string());
+                    self.next_sample = Some(Instant::now());
+                } else if self.next_sample.is_none() {
                     self.next_sample = Some(Instant::now() + self.sample_gap());
                 }
             } else {
@@ -431,6 +437,7 @@ impl<'a> Session<'a> {
 
     fn stop_sampling(&mut self, id: &str) {
         self.counters.remove(id);
+        self.unsampled.remove(id);
         self.sampling.remove(id);
     }
 
@@ -451,6 +458,22 @@ impl<'a> Session<'a> {
     fn sample_next(&mut self) {
         self.next_sample = None;
         if self.counters.is_empty() {
+            return;
+        }
+        // Containers never sampled go first, a few at a time, so a full engine's figures fill
+        // the panel within seconds without a burst of requests (or of connections) at once.
+        let mut first: Vec<String> = self.unsampled.iter().cloned().collect();
+        first.sort();
+        for id in first {
+            if self.sampling.len() >= SAMPLES_IN_FLIGHT {
+                // The next answer sets the timer again.
+                return;
+            }
+            self.unsampled.remove(&id);
+            self.start_sample(id);
+        }
+        if self.sampling.len() >= SAMPLES_IN_FLIGHT {
+            self.next_sample = Some(Instant::now() + self.sample_gap());
             return;
         }
         let order = |id: &String| {
@@ -539,6 +562,11 @@ impl<'a> Session<'a> {
     fn on_sample(&mut self, id: String, taken: Option<Sample>) {
         if self.sampling.remove(&id).is_none() {
             return;
+        }
+        if !self.unsampled.is_empty() {
+            self.next_sample = Some(Instant::now());
+        } else if self.next_sample.is_none() && !self.counters.is_empty() {
+            self.next_sample = Some(Instant::now() + self.sample_gap());
         }
         let Some(previous) = self.counters.get_mut(&id) else {
             return;

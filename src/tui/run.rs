@@ -20,8 +20,10 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// The shortest time between two frames (about 30 a second).
-pub const FRAME: Duration = Duration::from_millis(33);
+/// The shortest time between two frames. Short enough that a change following another at once
+/// (an abort's "aborting", then its first rollback a millisecond later) is on screen within one
+/// display refresh; a burst of changes still costs at most one frame per interval.
+pub const FRAME: Duration = Duration::from_millis(8);
 
 /// How often a running clock or countdown on screen is redrawn.
 pub const CLOCK_TICK: Duration = Duration::from_millis(100);
