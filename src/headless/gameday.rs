@@ -6,8 +6,8 @@ use super::run::{execute_with_hook, RunRequest};
 use crate::engine::Event;
 use crate::gameday::export::{json_bundle, markdown, prometheus};
 use crate::gameday::metrics::{human, mean};
-use crate::gameday::runs::{self, load_plan};
 use crate::gameday::plan::{self, Targets};
+use crate::gameday::runs::{self, load_plan};
 use crate::gameday::store::Store;
 use crate::gameday::{
     ActionItem, ChecklistItem, Observation, Override, Prediction, RunRecord, Session, Tag,
@@ -316,8 +316,7 @@ pub fn export_files(store: &Store, id: &str, dir: &Path) -> Result<(PathBuf, Pat
     let json = dir.join(format!("{id}.json"));
     let text = markdown(&session, &targets_of(&session));
     write_text_atomic(&md, &text)?;
-    let bundle =
-        serde_json::to_string_pretty(&json_bundle(&session)).map_err(|e| e.to_string())?;
+    let bundle = serde_json::to_string_pretty(&json_bundle(&session)).map_err(|e| e.to_string())?;
     write_text_atomic(&json, &bundle)?;
     Ok((md, json))
 }

@@ -33,6 +33,11 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 (Ok(_), Some(l)) => (theme::FAIL, t.fail(), format!("failed ({})", l.status)),
                 (Ok(_), None) => (theme::PENDING, t.dim(), "never run".to_string()),
             };
+            let time_box = app.gameday.as_ref().and_then(|gd| gd.time_box(&e.path));
+            let result = match time_box {
+                Some(b) => format!("{b} · {result}"),
+                None => result,
+            };
             let name_width = width.saturating_sub(result.chars().count() + 3);
             let name = text::fit(&e.title, name_width);
             let pad =
