@@ -208,7 +208,12 @@ impl App {
             Some(Popup::Help) => vec![Context::Asking, Context::Always],
             Some(Popup::Session) => vec![Context::Checklist],
             Some(Popup::Picker) => vec![Context::Picking],
-            Some(Popup::Editor) => vec![Context::Editing],
+            Some(Popup::Editor) => match &self.editor {
+                Some(e) if e.purpose == super::gameday::Purpose::Note => {
+                    vec![Context::Editing, Context::Tagging]
+                }
+                _ => vec![Context::Editing],
+            },
             None if self.running() => with_session(vec![Context::Running, Context::Always]),
             None => with_session(vec![Context::Idle, Context::Always]),
         }

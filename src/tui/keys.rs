@@ -23,6 +23,8 @@ pub enum Context {
     Picking,
     /// An editor: every key not bound here is typed into the text.
     Editing,
+    /// The editor of a note, whose tag can be chosen.
+    Tagging,
 }
 
 /// One row of the table.
@@ -71,7 +73,7 @@ const fn ctrl(binding: Binding) -> Binding {
     }
 }
 
-use Context::{Always, Asking, Checklist, Editing, Idle, Picking, Running, Session};
+use Context::{Always, Asking, Checklist, Editing, Idle, Picking, Running, Session, Tagging};
 use KeyCode::{Char, Down, Enter, Esc, Tab, Up};
 
 /// Every key chaosdeck answers.
@@ -271,7 +273,7 @@ pub const TABLE: &[Binding] = &[
         "ctrl-t",
         "next tag",
         "editor",
-        &[Editing],
+        &[Tagging],
         true,
     )),
     bind(
@@ -281,7 +283,7 @@ pub const TABLE: &[Binding] = &[
         "owner / due",
         "editor",
         &[Editing],
-        true,
+        false,
     ),
     bind(
         Action::Cancel,

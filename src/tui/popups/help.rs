@@ -74,6 +74,7 @@ fn context(c: Context) -> &'static str {
         Context::Checklist => "in the checklist",
         Context::Picking => "in the plan list",
         Context::Editing => "in the editor",
+        Context::Tagging => "in a note",
     }
 }
 
@@ -87,5 +88,6 @@ fn short(c: Context) -> &'static str {
         Context::Checklist => "list",
         Context::Picking => "plans",
         Context::Editing => "editor",
+        Context::Tagging => "note",
     }
 }

@@ -26,7 +26,10 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     );
     frame.render_widget(Clear, popup);
     let title = format!(" {} — {} · as {} ", gd.session.title, gd.session.id, gd.who);
-    let block = Block::bordered().title(text::fit(&title, usize::from(popup.width) / 4 * 3));
+    let block = Block::bordered().title(text::fit(
+        &title,
+        usize::from(popup.width).saturating_sub(4),
+    ));
     let inner = block.inner(popup);
     frame.render_widget(block, popup);
     let width = usize::from(inner.width);
