@@ -32,6 +32,13 @@ pub fn open(
     date: Option<String>,
     who: Option<String>,
 ) -> Result<(GamedayView, Vec<PathBuf>), String> {
+    if let Some(d) = &date {
+        if chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").is_err() {
+            return Err(format!(
+                "--date: '{d}' is not a date (write it as YYYY-MM-DD)"
+            ));
+        }
+    }
     let loaded = runs::load_plan(plan)?;
     let who = who
         .filter(|w| !w.trim().is_empty())
