@@ -38,11 +38,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// GameDay sessions: start one from a plan, tick its checklist, run, take notes.
-    Gameday {
-        #[command(subcommand)]
-        action: GamedayCommand,
-    },
+    /// GameDay sessions: `chaosdeck gameday PLAN` opens the TUI on today's session of a plan;
+    /// the subcommands do the same from scripts.
+    Gameday(GamedayArgs),
     /// Export a GameDay session: Markdown notes, a JSON bundle or Prometheus metrics.
     Export {
         session: String,
@@ -127,6 +125,22 @@ enum Command {
     /// Run one service of the demo system (the command of the demo containers).
     #[command(hide = true)]
     DemoService(DemoServiceArgs),
+}
+
+#[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
+struct GamedayArgs {
+    #[command(subcommand)]
+    action: Option<GamedayCommand>,
+    /// A GameDay plan (gamedays/*.yaml): open the TUI on its session for the date, started or
+    /// resumed.
+    plan: Option<PathBuf>,
+    /// The session's date (default today).
+    #[arg(long)]
+    date: Option<String>,
+    /// Who ticks the checklist and writes notes (default the plan's facilitator, else $USER).
+    #[arg(long = "as", visible_alias = "facilitator", value_name = "NAME")]
+    who: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -412,7 +426,12 @@ fn main() -> ExitCode {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let logger = tracing_subscriber::fmt().with_env_filter(filter);
     // The TUI owns the screen, so its log goes to a file in the data directory.
-    let _ = match cli.command.as_ref().map_or_else(tui_log_file, |_| None) {
+    let tui = match &cli.command {
+        None => true,
+        Some(Command::Gameday(args)) => args.action.is_none() && args.plan.is_some(),
+        Some(_) => false,
+    };
+    let _ = match tui.then(tui_log_file).flatten() {
         Some(file) => logger
             .with_writer(std::sync::Mutex::new(file))
             .with_ansi(false)
@@ -507,7 +526,31 @@ fn main() -> ExitCode {
             }
             Some(Command::Proxy { listen }) => chaosdeck::proxy::api::run(&listen).await,
             Some(Command::DemoService(args)) => run_service(args).await,
-            Some(Command::Gameday { action }) => gameday(action, settings).await,
+            Some(Command::Gameday(GamedayArgs {
+                action: Some(action),
+                ..
+            })) => gameday(action, settings).await,
+            Some(Command::Gameday(GamedayArgs {
+                plan: Some(plan),
+                date,
+                who,
+                ..
+            })) => {
+                let options = chaosdeck::tui::TuiOptions {
+                    folder: cli.experiments,
+                    plan: None,
+                    date,
+                    who,
+                };
+                chaosdeck::tui::run_gameday(plan, options).await
+            }
+            Some(Command::Gameday(_)) => {
+                eprintln!(
+                    "error: give a plan (chaosdeck gameday gamedays/monthly.yaml) or a \
+                     subcommand (chaosdeck gameday --help lists them)"
+                );
+                2
+            }
             Some(Command::Export {
                 session,
                 format,

@@ -206,3 +206,255 @@ fn owed_rollbacks_play_from_the_banner_once_confirmed() {
     assert!(press(&mut app, &[KeyCode::Char('r')]).is_empty());
     assert_eq!(app.popup, None);
 }
+
+// GameDay mode: the checklist, the gate, the editor.
+
+use chaosdeck::gameday::Tag;
+use chaosdeck::tui::gameday::Purpose;
+use tui_fixtures::{gameday, type_text};
+
+fn ctrl(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+}
+
+fn press_event(app: &mut App, key: KeyEvent) -> Option<Effect> {
+    let action = action_for(key, &app.contexts())?;
+    app.update(action)
+}
+
+#[test]
+fn the_checklist_ticks_and_unticks_the_item_pointed_at() {
+    let mut app = gameday();
+    app.gameday.as_mut().unwrap().cursor = 0;
+    assert!(press(&mut app, &[KeyCode::Char('c')]).is_empty());
+    assert_eq!(app.popup, Some(Popup::Session));
+    // The first is ticked: space unticks it; the second is not: space ticks it.
+    assert_eq!(
+        press(&mut app, &[KeyCode::Char(' ')]),
+        vec![Effect::Tick {
+            index: 0,
+            ticked: false
+        }]
+    );
+    assert_eq!(
+        press(&mut app, &[KeyCode::Char('j'), KeyCode::Enter]),
+        vec![Effect::Tick {
+            index: 1,
+            ticked: true
+        }]
+    );
+    // The cursor stops at the last item.
+    press(&mut app, &[KeyCode::Down; 10]);
+    assert_eq!(app.gameday.as_ref().unwrap().cursor, 3);
+    assert!(press(&mut app, &[KeyCode::Esc]).is_empty());
+    assert_eq!(app.popup, None);
+}
+
+#[test]
+fn a_start_before_the_checklist_is_done_asks_for_an_override_reason() {
+    let mut app = gameday();
+    assert!(press(&mut app, &[KeyCode::Char('s')]).is_empty());
+    assert_eq!(app.popup, Some(Popup::Editor));
+    assert_eq!(app.editor.as_ref().unwrap().purpose, Purpose::Override(1));
+    // No reason, no override.
+    assert!(press(&mut app, &[KeyCode::Enter]).is_empty());
+    assert!(app.editor.as_ref().unwrap().error.is_some());
+    type_text(&mut app, "dashboards down for maintenance");
+    assert_eq!(
+        press(&mut app, &[KeyCode::Enter]),
+        vec![Effect::Override {
+            reason: "dashboards down for maintenance".into(),
+            then_plan: 1
+        }]
+    );
+    assert_eq!(app.popup, Some(Popup::Plan(1)), "then the plan, as usual");
+    assert_eq!(
+        press(&mut app, &[KeyCode::Char('y')]),
+        vec![Effect::StartRun(1)]
+    );
+
+    // Everything ticked: the plan at once.
+    let mut app = gameday();
+    let session = &mut app.gameday.as_mut().unwrap().session;
+    session.checklist[1].ticked_by = Some("bo".into());
+    press(&mut app, &[KeyCode::Char('s')]);
+    assert_eq!(app.popup, Some(Popup::Plan(1)));
+    // An override recorded earlier opens the gate too.
+    let mut app = gameday();
+    app.gameday.as_mut().unwrap().session.go_override = Some(chaosdeck::gameday::Override {
+        by: "ana".into(),
+        at: "t".into(),
+        reason: "r".into(),
+    });
+    press(&mut app, &[KeyCode::Char('s')]);
+    assert_eq!(app.popup, Some(Popup::Plan(1)));
+}
+
+#[test]
+fn the_editor_opens_saves_and_cancels() {
+    let mut app = gameday();
+    press(&mut app, &[KeyCode::Char('o')]);
+    assert_eq!(app.popup, Some(Popup::Editor));
+    // Keys that mean something elsewhere are typed here: q, a, s, n.
+    type_text(&mut app, "qasn");
+    assert!(app.draft_changed, "typing marks the draft for saving");
+    assert_eq!(app.editor.as_ref().unwrap().text(), "qasn");
+    assert_eq!(press(&mut app, &[KeyCode::Esc]), vec![Effect::DiscardDraft]);
+    assert_eq!(app.popup, None);
+    assert!(app.editor.is_none());
+
+    press(&mut app, &[KeyCode::Char('o')]);
+    assert_eq!(app.editor.as_ref().unwrap().text(), "", "a fresh editor");
+    type_text(&mut app, "p99 doubled");
+    assert_eq!(
+        press_event(&mut app, ctrl('s')),
+        Some(Effect::SaveNote {
+            tag: Tag::Observation,
+            text: "p99 doubled".into(),
+            action: None
+        })
+    );
+    assert_eq!(app.popup, None);
+    assert!(!app.draft_changed);
+
+    // Ctrl-C in the editor cancels it rather than quitting.
+    press(&mut app, &[KeyCode::Char('o')]);
+    assert_eq!(press_event(&mut app, ctrl('c')), Some(Effect::DiscardDraft));
+    // Nothing to save in an empty editor.
+    press(&mut app, &[KeyCode::Char('o')]);
+    assert!(press(&mut app, &[KeyCode::Enter]).is_empty());
+    assert_eq!(app.popup, Some(Popup::Editor));
+}
+
+#[test]
+fn the_tag_cycles_and_an_action_item_needs_owner_and_due_date() {
+    let mut app = gameday();
+    press(&mut app, &[KeyCode::Char('o')]);
+    let tag = |app: &App| app.editor.as_ref().unwrap().tag;
+    let mut seen = vec![tag(&app)];
+    for _ in 0..5 {
+        press_event(&mut app, ctrl('t'));
+        seen.push(tag(&app));
+    }
+    assert_eq!(
+        seen,
+        vec![
+            Tag::Observation,
+            Tag::Decision,
+            Tag::Question,
+            Tag::IssueFound,
+            Tag::ActionItem,
+            Tag::Observation
+        ]
+    );
+    for _ in 0..4 {
+        press_event(&mut app, ctrl('t'));
+    }
+    assert_eq!(tag(&app), Tag::ActionItem);
+    type_text(&mut app, "page on database loss");
+    assert!(press(&mut app, &[KeyCode::Enter]).is_empty(), "no due date");
+    let error = app.editor.as_ref().unwrap().error.clone().unwrap();
+    assert!(error.contains("YYYY-MM-DD"), "{error}");
+    // Tab: the owner (ana by default), then the due date.
+    press(&mut app, &[KeyCode::Tab, KeyCode::Tab]);
+    type_text(&mut app, "next friday");
+    assert!(press(&mut app, &[KeyCode::Enter]).is_empty(), "not a date");
+    for _ in 0.."next friday".len() {
+        press(&mut app, &[KeyCode::Backspace]);
+    }
+    type_text(&mut app, "2026-12-18");
+    assert_eq!(
+        press(&mut app, &[KeyCode::Enter]),
+        vec![Effect::SaveNote {
+            tag: Tag::ActionItem,
+            text: "page on database loss".into(),
+            action: Some(("ana".into(), "2026-12-18".into()))
+        }]
+    );
+    // A prediction or an override has no tag to cycle.
+    let mut app = gameday();
+    app.open_editor(Purpose::Prediction("db".into()));
+    assert_eq!(
+        action_for(ctrl('t'), &app.contexts()),
+        Some(Action::Type(ctrl('t')))
+    );
+}
+
+#[test]
+fn a_kept_draft_opens_with_its_editor() {
+    let mut app = gameday();
+    app.gameday.as_mut().unwrap().draft = Some(chaosdeck::gameday::Draft {
+        purpose: "note".into(),
+        experiment: None,
+        tag: Tag::Question,
+        text: "why did the pager stay quiet".into(),
+        owner: String::new(),
+        due: String::new(),
+        saved_at: "t".into(),
+    });
+    // A prediction's editor does not take a note's draft.
+    press(&mut app, &[KeyCode::Char('c'), KeyCode::Char('w')]);
+    assert_eq!(app.editor.as_ref().unwrap().text(), "");
+    assert_eq!(
+        app.editor.as_ref().unwrap().purpose,
+        Purpose::Prediction("db".into())
+    );
+    press(&mut app, &[KeyCode::Esc]);
+    press(&mut app, &[KeyCode::Char('o')]);
+    let editor = app.editor.as_ref().unwrap();
+    assert_eq!(editor.text(), "why did the pager stay quiet");
+    assert_eq!(editor.tag, Tag::Question);
+}
+
+#[test]
+fn gameday_keys_only_where_they_apply() {
+    // Outside a session: no note, no checklist, no export; g lists the plans when idle.
+    let mut app = idle();
+    assert!(press(
+        &mut app,
+        &[KeyCode::Char('o'), KeyCode::Char('c'), KeyCode::Char('e')]
+    )
+    .is_empty());
+    assert_eq!(app.popup, None);
+    assert_eq!(
+        press(&mut app, &[KeyCode::Char('g')]),
+        vec![Effect::OpenGamedays]
+    );
+    let (mut app, _) = running();
+    assert!(
+        press(&mut app, &[KeyCode::Char('g')]).is_empty(),
+        "not during a run"
+    );
+    // During a run in a session, o writes a note.
+    tui_fixtures::with_session(&mut app);
+    press(&mut app, &[KeyCode::Char('o')]);
+    assert_eq!(app.popup, Some(Popup::Editor));
+    assert_eq!(app.editor.as_ref().unwrap().purpose, Purpose::Note);
+    assert!(press(&mut gameday(), &[KeyCode::Char('e')]) == vec![Effect::Export]);
+}
+
+#[test]
+fn every_hint_shown_is_a_key_that_works_there() {
+    let mut states = vec![idle(), gameday(), running().0];
+    let mut s = gameday();
+    s.popup = Some(Popup::Session);
+    states.push(s);
+    let mut s = gameday();
+    s.open_editor(Purpose::Note);
+    states.push(s);
+    let mut s = gameday();
+    s.open_editor(Purpose::Override(1));
+    states.push(s);
+    for app in states {
+        let contexts = app.contexts();
+        for b in chaosdeck::tui::keys::hints(&contexts) {
+            let modifiers = if b.ctrl {
+                KeyModifiers::CONTROL
+            } else {
+                KeyModifiers::NONE
+            };
+            let got = action_for(KeyEvent::new(b.keys[0], modifiers), &contexts);
+            assert_eq!(got, Some(b.action), "{} in {contexts:?}", b.shown);
+        }
+    }
+}

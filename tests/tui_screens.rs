@@ -215,3 +215,187 @@ fn cjk_and_emoji_titles_are_cut_on_whole_characters() {
         assert!(!line.contains('\u{FFFD}'), "{line}");
     }
 }
+
+#[test]
+fn session_panel_shows_checklist_gate_and_predictions_beside_results() {
+    let mut app = tui_fixtures::gameday();
+    app.popup = Some(Popup::Session);
+    for s in each_size("session", &app, t0()) {
+        assert!(
+            s.contains("Monthly resilience GameDay — monthly-2026-12-04 · as ana"),
+            "{s}"
+        );
+        assert!(
+            s.contains("before (1/2 ticked) — needed before a run"),
+            "{s}"
+        );
+        assert!(s.contains("✓ Notify the team — ana 10:42:01"), "{s}");
+        assert!(s.contains("▸ · Dashboards open"), "the cursor: {s}");
+        assert!(
+            s.contains("during (0/1 ticked)") && s.contains("after (0/1 ticked)"),
+            "{s}"
+        );
+        assert!(s.contains("predictions — db · time box 30m"), "{s}");
+        assert!(s.contains("bo: the API answers 503 within 5 s"), "{s}");
+        assert!(
+            s.contains("result: ✗ failed (last of 1 run) · detect 2.1 s · recover 4.0 s"),
+            "the result stands beside the prediction: {s}"
+        );
+        assert!(s.contains("space tick/untick"), "{s}");
+    }
+}
+
+#[test]
+fn experiment_list_shows_time_boxes_in_gameday_mode() {
+    let app = tui_fixtures::gameday();
+    let s = screen(&app, t0(), 120, 40);
+    let lines: Vec<&str> = s.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("Database failure"))
+        .unwrap();
+    assert!(lines[at + 1].contains("time box 30m"), "{s}");
+    assert!(
+        s.contains("o note") && s.contains("c checklist"),
+        "hints: {s}"
+    );
+}
+
+#[test]
+fn editor_popup_during_a_run_shows_tag_and_run_clock() {
+    use chaosdeck::tui::gameday::Purpose;
+    let (mut app, now) = running();
+    tui_fixtures::with_session(&mut app);
+    app.open_editor(Purpose::Note);
+    tui_fixtures::type_text(&mut app, "alerts stayed silent");
+    for _ in 0..3 {
+        app.update(chaosdeck::tui::app::Action::CycleTag);
+    }
+    for s in each_size("editor", &app, now) {
+        assert!(s.contains("[issue found]"), "the tag chosen: {s}");
+        assert!(s.contains("observation"), "the other tags: {s}");
+        assert!(
+            s.contains("at 7.0s on the run clock, during api-degraded"),
+            "the stamp: {s}"
+        );
+        assert!(s.contains("alerts stayed silent"), "{s}");
+        assert!(!s.contains("owner"), "only action items ask an owner: {s}");
+        assert!(s.contains("enter/ctrl-s save"), "{s}");
+    }
+    app.update(chaosdeck::tui::app::Action::CycleTag);
+    for s in each_size("editor-action-item", &app, now) {
+        assert!(s.contains("[action item]"), "{s}");
+        assert!(s.contains("owner") && s.contains("due (YYYY-MM-DD)"), "{s}");
+        assert!(s.contains("tab owner/due"), "{s}");
+    }
+}
+
+#[test]
+fn override_prompt_when_the_checklist_is_not_done() {
+    let mut app = tui_fixtures::gameday();
+    app.update(chaosdeck::tui::app::Action::Start);
+    assert_eq!(app.popup, Some(Popup::Editor));
+    for s in each_size("override", &app, t0()) {
+        assert!(s.contains("Override — the checklist is not done"), "{s}");
+        assert!(s.contains("1 \"before\" item(s) not ticked"), "{s}");
+        assert!(s.contains("why run before the checklist is done?"), "{s}");
+        assert!(!s.contains("tag:"), "an override has no tag: {s}");
+        assert!(!s.contains("ctrl-t"), "nor a tag key in the hints: {s}");
+        assert!(
+            s.contains("GameDay monthly-2026-12-04 · before 1/2 ticked"),
+            "{s}"
+        );
+    }
+}
+
+#[test]
+fn timeline_shows_a_note_under_its_activity() {
+    use chaosdeck::gameday::Tag;
+    use chaosdeck::tui::timeline::NoteRow;
+    let (mut app, now) = running();
+    tui_fixtures::with_session(&mut app);
+    let run = app.run.as_mut().unwrap();
+    run.add_note(
+        Some("stop-database"),
+        NoteRow {
+            clock: Some(std::time::Duration::from_secs(3)),
+            tag: Tag::IssueFound,
+            text: "alerts stayed silent".into(),
+            author: "cy".into(),
+        },
+    );
+    assert!(matches!(run.rows[4], Row::Note(_)), "{:?}", run.rows);
+    for s in each_size("timeline-note", &app, now) {
+        let lines: Vec<&str> = s.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains("stop-database"))
+            .unwrap();
+        assert!(
+            lines[at + 1].contains("✎ +3.0s [issue found] alerts stayed silent — cy"),
+            "{s}"
+        );
+        assert!(
+            lines[at + 2].contains("api-degraded"),
+            "then the next activity: {s}"
+        );
+    }
+}
+
+#[test]
+fn picker_lists_plans_and_sessions() {
+    use chaosdeck::tui::gameday::{Choice, Picker};
+    let mut app = idle();
+    app.picker = Some(Picker {
+        choices: vec![
+            Choice::Plan {
+                path: "gamedays/monthly.yaml".into(),
+                title: "Monthly resilience GameDay".into(),
+            },
+            Choice::Session {
+                id: "monthly-2026-12-04".into(),
+                title: "Monthly resilience GameDay".into(),
+                plan: "gamedays/monthly.yaml".into(),
+                date: "2026-12-04".into(),
+                summary: "checklist 1/4 · runs 1 · notes 0".into(),
+            },
+        ],
+        cursor: 1,
+        problems: vec!["gamedays/bad.yaml:3:5: experiments[0].path …".into()],
+    });
+    app.popup = Some(Popup::Picker);
+    for s in each_size("picker", &app, t0()) {
+        assert!(
+            s.contains("plan     Monthly resilience GameDay — gamedays/monthly.yaml"),
+            "{s}"
+        );
+        assert!(s.contains("↺ session  monthly-2026-12-04"), "{s}");
+        assert!(
+            s.contains("gamedays/bad.yaml:3:5"),
+            "the unreadable plan: {s}"
+        );
+    }
+}
+
+#[test]
+fn gameday_popups_render_at_any_size() {
+    use chaosdeck::tui::gameday::Purpose;
+    let (mut app, now) = running();
+    tui_fixtures::with_session(&mut app);
+    app.picker = Some(Default::default());
+    for popup in [Popup::Session, Popup::Picker, Popup::Editor] {
+        if popup == Popup::Editor {
+            app.open_editor(Purpose::Note);
+            app.update(chaosdeck::tui::app::Action::CycleTag);
+            for _ in 0..3 {
+                app.update(chaosdeck::tui::app::Action::CycleTag);
+            }
+        }
+        app.popup = Some(popup);
+        for w in (1..=130).step_by(9).chain([1, 2, 79, 80]) {
+            for h in (1..=45).step_by(5).chain([1, 23, 24]) {
+                screen(&app, now, w, h);
+            }
+        }
+    }
+}

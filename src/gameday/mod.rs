@@ -5,6 +5,7 @@
 pub mod export;
 pub mod metrics;
 pub mod plan;
+pub mod runs;
 pub mod store;
 
 use serde::{Deserialize, Serialize};
@@ -147,6 +148,37 @@ pub struct ActionItem {
     #[serde(default)]
     pub issue_found: bool,
     pub at: String,
+}
+
+/// What an editor was writing when last saved: kept beside the session while someone types, so
+/// killing chaosdeck loses at most the last second, and offered back when the editor opens again.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Draft {
+    /// What the text is for: `note`, `prediction` or `override`.
+    pub purpose: String,
+    /// For a prediction: the experiment it is about.
+    #[serde(default)]
+    pub experiment: Option<String>,
+    pub tag: Tag,
+    pub text: String,
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub due: String,
+    pub saved_at: String,
+}
+
+impl Tag {
+    /// The next tag, in the order the editor offers them.
+    pub fn next(self) -> Tag {
+        match self {
+            Tag::Observation => Tag::Decision,
+            Tag::Decision => Tag::Question,
+            Tag::Question => Tag::IssueFound,
+            Tag::IssueFound => Tag::ActionItem,
+            Tag::ActionItem => Tag::Observation,
+        }
+    }
 }
 
 impl Session {

@@ -2,7 +2,7 @@
 //! atomically on every change, with a lock so that two chaosdeck processes (one running an
 //! experiment, one taking a note) never lose each other's changes.
 
-use super::Session;
+use super::{Draft, Session};
 use crate::engine::journal::write_atomic;
 use std::fs::{File, OpenOptions};
 use std::os::unix::io::AsRawFd;
@@ -114,6 +114,34 @@ impl Store {
             self.write(&session, sync)?;
             Ok(out)
         })
+    }
+
+    fn draft_path(&self, id: &str) -> PathBuf {
+        self.dir.join(format!("{id}.draft"))
+    }
+
+    /// Keeps the note being written beside its session, replaced atomically; left to the system
+    /// to flush, which a killed process does not prevent.
+    pub fn save_draft(&self, id: &str, draft: &Draft) -> Result<(), StoreError> {
+        let path = self.draft_path(id);
+        std::fs::create_dir_all(&self.dir).map_err(|e| Self::io(&self.dir, e))?;
+        let value = serde_json::to_value(draft).map_err(|e| Self::io(&path, e))?;
+        write_atomic(&path, &value, false).map_err(|e| Self::io(&path, e))
+    }
+
+    /// The draft a session's editor left, if any (an unreadable one counts as none).
+    pub fn load_draft(&self, id: &str) -> Option<Draft> {
+        let text = std::fs::read_to_string(self.draft_path(id)).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+
+    /// Forgets the draft once its note is saved or cancelled.
+    pub fn clear_draft(&self, id: &str) -> Result<(), StoreError> {
+        let path = self.draft_path(id);
+        match std::fs::remove_file(&path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(Self::io(&path, e)),
+            _ => Ok(()),
+        }
     }
 
     /// Every session, oldest first; unreadable files are skipped with their error.

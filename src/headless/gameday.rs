@@ -3,14 +3,14 @@
 //! ticked or an override records why.
 
 use super::run::{execute_with_hook, RunRequest};
-use crate::engine::{Event, RecoveryCheck};
+use crate::engine::Event;
 use crate::gameday::export::{json_bundle, markdown, prometheus};
-use crate::gameday::metrics::{human, mean, time_to_detect, time_to_recover};
-use crate::gameday::plan::{self, LoadedPlan, Targets};
+use crate::gameday::metrics::{human, mean};
+use crate::gameday::plan::{self, Targets};
+use crate::gameday::runs::{self, load_plan};
 use crate::gameday::store::Store;
 use crate::gameday::{
-    ActionItem, ChecklistItem, CurrentRun, Observation, Override, Prediction, RunRecord, Session,
-    Tag,
+    ActionItem, ChecklistItem, Observation, Override, Prediction, RunRecord, Session, Tag,
 };
 use chrono::{Local, Utc};
 use std::io::Write;
@@ -18,16 +18,6 @@ use std::path::{Path, PathBuf};
 
 fn now() -> String {
     crate::engine::journal::timestamp(Utc::now())
-}
-
-fn load_plan(path: &Path) -> Result<LoadedPlan, String> {
-    plan::load(path).map_err(|errors| {
-        errors
-            .iter()
-            .map(|e| format!("error: {e}"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    })
 }
 
 /// Starts a session of a plan for a date, or resumes the one that exists.
@@ -169,10 +159,33 @@ pub fn predict(
 
 /// Records a note, stamped on the clock of the run in progress and linked to its activity.
 pub fn note(store: &Store, id: &str, author: &str, tag: Tag, text: &str) -> Result<(), String> {
+    note_stamped(store, id, author, tag, text, None)
+}
+
+/// Where a note stands in the run in progress, as a screen that follows the run knows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stamp {
+    /// Seconds since the run started.
+    pub clock: f64,
+    /// The activity in progress.
+    pub activity: Option<String>,
+}
+
+/// Like [`note`], with the run clock and activity given by the caller; without a run in
+/// progress the stamp is left out and the note goes with the last run.
+pub fn note_stamped(
+    store: &Store,
+    id: &str,
+    author: &str,
+    tag: Tag,
+    text: &str,
+    stamp: Option<Stamp>,
+) -> Result<(), String> {
     store
         .update(id, |s| {
-            let (run, clock, activity) = match &s.current_run {
-                Some(c) => {
+            let (run, clock, activity) = match (&s.current_run, stamp) {
+                (Some(_), Some(stamp)) => (Some(s.runs.len()), Some(stamp.clock), stamp.activity),
+                (Some(c), None) => {
                     let clock = chrono::DateTime::parse_from_rfc3339(&c.started)
                         .ok()
                         .map(|t| {
@@ -180,7 +193,7 @@ pub fn note(store: &Store, id: &str, author: &str, tag: Tag, text: &str) -> Resu
                         });
                     (Some(s.runs.len()), clock, c.activity.clone())
                 }
-                None => (s.runs.len().checked_sub(1), None, None),
+                (None, _) => (s.runs.len().checked_sub(1), None, None),
             };
             s.observations.push(Observation {
                 run,
@@ -191,6 +204,21 @@ pub fn note(store: &Store, id: &str, author: &str, tag: Tag, text: &str) -> Resu
                 tag,
                 text: text.into(),
             });
+            Ok(())
+        })
+        .map_err(|e| e.to_string())
+}
+
+/// Ticks (`by` given) or unticks the checklist item at `index` of the session's list.
+pub fn set_tick(store: &Store, id: &str, index: usize, by: Option<&str>) -> Result<(), String> {
+    store
+        .update(id, |s| {
+            let item = s
+                .checklist
+                .get_mut(index)
+                .ok_or_else(|| format!("no checklist item {}", index + 1))?;
+            item.ticked_by = by.map(str::to_string);
+            item.ticked_at = by.map(|_| now());
             Ok(())
         })
         .map_err(|e| e.to_string())
@@ -225,86 +253,16 @@ pub async fn run(
     experiment: &str,
     request: RunRequest,
 ) -> Result<i32, String> {
-    let session = store.load(id).map_err(|e| e.to_string())?;
-    session.may_run()?;
-    let loaded = load_plan(Path::new(&session.plan))?;
-    let file = loaded
-        .experiment_files
-        .iter()
-        .find(|f| {
-            f.file_stem().is_some_and(|s| s == experiment) || f.as_path() == Path::new(experiment)
-        })
-        .cloned()
-        .ok_or_else(|| format!("the plan has no experiment '{experiment}'"))?;
-    let name = file
-        .file_stem()
-        .map(|s| s.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let journals = store.dir().join(&session.id);
-    std::fs::create_dir_all(&journals).map_err(|e| e.to_string())?;
-    let journal_path = journals.join(format!(
-        "{name}-{}.json",
-        Local::now().format("%Y%m%d-%H%M%S")
-    ));
-    let started = now();
-    store
-        .update(id, |s| {
-            s.current_run = Some(CurrentRun {
-                experiment: name.clone(),
-                started: started.clone(),
-                activity: None,
-            });
-            Ok(())
-        })
-        .map_err(|e| e.to_string())?;
+    let begun = runs::begin(store, id, experiment)?;
     let mut req = request;
-    req.spec = file.display().to_string();
-    req.journal_path = journal_path.clone();
-    let recovery = loaded.plan.recovery.clone();
-    req.flags.recovery = Some(recovery.map_or_else(
-        || {
-            let d = RecoveryCheck::default();
-            (d.interval.as_secs_f64(), d.limit.as_secs_f64())
-        },
-        |r| (r.interval, r.limit),
-    ));
+    req.spec = begun.file.display().to_string();
+    req.journal_path = begun.journal_path.clone();
+    req.flags.recovery = Some(begun.recovery);
     let hook_store = store.clone();
     let hook_id = id.to_string();
-    let hook = move |event: &Event| {
-        if let Event::ActivityStarted(a) = event {
-            let name = a.name.clone();
-            let _ = hook_store.update_with(&hook_id, false, |s| {
-                if let Some(c) = s.current_run.as_mut() {
-                    c.activity = Some(name);
-                }
-                Ok(())
-            });
-        }
-    };
+    let hook = move |event: &Event| runs::follow(&hook_store, &hook_id, event);
     let outcome = execute_with_hook(&req, &mut std::io::stderr(), Box::new(hook)).await;
-    let record = outcome.as_ref().ok().map(|report| RunRecord {
-        experiment: name.clone(),
-        title: report.journal["experiment"]["title"]
-            .as_str()
-            .unwrap_or(&name)
-            .to_string(),
-        started: started.clone(),
-        journal_path: journal_path.display().to_string(),
-        verdict: report.verdict.label().to_string(),
-        reasons: report.verdict.reasons.clone(),
-        time_to_detect_seconds: time_to_detect(&report.journal),
-        time_to_recover_seconds: time_to_recover(&report.journal),
-        journal: report.journal.clone(),
-    });
-    store
-        .update(id, |s| {
-            s.current_run = None;
-            if let Some(r) = record.clone() {
-                s.runs.push(r);
-            }
-            Ok(())
-        })
-        .map_err(|e| e.to_string())?;
+    let record = runs::finish(store, &begun, outcome.as_ref().ok())?;
     match (outcome, record) {
         (Ok(_), Some(r)) => {
             eprintln!(
@@ -347,6 +305,25 @@ pub fn export(
             Ok(())
         }
     }
+}
+
+/// Writes a session's Markdown notes and JSON bundle into `dir` as `<id>.md` and `<id>.json`,
+/// each replaced atomically; returns both paths.
+pub fn export_files(store: &Store, id: &str, dir: &Path) -> Result<(PathBuf, PathBuf), String> {
+    let session = store.load(id).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let md = dir.join(format!("{id}.md"));
+    let json = dir.join(format!("{id}.json"));
+    let text = markdown(&session, &targets_of(&session));
+    write_text_atomic(&md, &text)?;
+    let bundle = serde_json::to_string_pretty(&json_bundle(&session)).map_err(|e| e.to_string())?;
+    write_text_atomic(&json, &bundle)?;
+    Ok((md, json))
+}
+
+fn write_text_atomic(path: &Path, text: &str) -> Result<(), String> {
+    crate::engine::journal::write_text_atomic(path, text.as_bytes(), true)
+        .map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// The figures of every session against the targets.

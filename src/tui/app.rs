@@ -2,16 +2,40 @@
 //! the event loop must do outside (start a run, send a control, quit) comes out as an [`Effect`].
 
 use super::catalog::Entry;
+use super::gameday::{Choice, Editor, GamedayView, Picker};
 use super::keys::Context;
 use super::theme::Theme;
 use super::timeline::{RunState, RunView};
 use crate::docker::snapshot::{Engine, Snapshot};
 use crate::engine::Control;
+use crate::gameday::Tag;
+use crossterm::event::KeyEvent;
+use std::path::PathBuf;
 use std::time::Instant;
 
 /// What a key means, whatever key it was.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
+    /// The list of GameDay plans and sessions.
+    OpenGamedays,
+    /// The session panel: checklist and predictions.
+    SessionPanel,
+    /// Write an observation.
+    Note,
+    /// Write the session's Markdown notes and JSON bundle.
+    Export,
+    /// Tick or untick the checklist item pointed at.
+    Tick,
+    /// Write a prediction for the selected experiment.
+    Predict,
+    /// Save what the editor holds.
+    Save,
+    /// The note's next tag.
+    CycleTag,
+    /// An action item's owner, then due date, then the text again.
+    NextField,
+    /// A key typed into the editor.
+    Type(KeyEvent),
     Up,
     Down,
     Focus,
@@ -43,6 +67,33 @@ pub enum Effect {
     PlayOwed,
     Control(Control),
     Quit,
+    /// Read the plans and sessions there are and show them.
+    OpenGamedays,
+    /// Start or resume this session and work in it.
+    OpenSession(Choice),
+    /// Tick (or untick) the checklist item at this index.
+    Tick {
+        index: usize,
+        ticked: bool,
+    },
+    /// Record an override with its reason, then show the plan of the experiment at this index.
+    Override {
+        reason: String,
+        then_plan: usize,
+    },
+    Predict {
+        experiment: String,
+        text: String,
+    },
+    /// Record a note, stamped on the run clock; an action item's owner and due date with it.
+    SaveNote {
+        tag: Tag,
+        text: String,
+        action: Option<(String, String)>,
+    },
+    /// The editor was cancelled: its draft goes.
+    DiscardDraft,
+    Export,
 }
 
 /// A question that needs a yes before it acts.
@@ -60,6 +111,12 @@ pub enum Popup {
     /// The plan of the experiment at this index, waiting for a go.
     Plan(usize),
     Ask(Question),
+    /// The session panel.
+    Session,
+    /// The editor ([`App::editor`]).
+    Editor,
+    /// The plans and sessions to choose from ([`App::picker`]).
+    Picker,
 }
 
 /// Which panel the arrows move in.
@@ -90,6 +147,14 @@ pub struct App {
     pub quit_after_run: bool,
     /// How many earlier runs ended owing rollbacks.
     pub owed_runs: usize,
+    /// The GameDay session, in GameDay mode.
+    pub gameday: Option<GamedayView>,
+    pub editor: Option<Editor>,
+    pub picker: Option<Picker>,
+    /// The editor's text changed since its draft was last saved.
+    pub draft_changed: bool,
+    /// Experiment files the event loop must load into the list in place of what it shows.
+    pub reload: Option<Vec<PathBuf>>,
 }
 
 impl App {
@@ -109,6 +174,11 @@ impl App {
             banner: None,
             quit_after_run: false,
             owed_runs: 0,
+            gameday: None,
+            editor: None,
+            picker: None,
+            draft_changed: false,
+            reload: None,
         }
     }
 
@@ -126,18 +196,40 @@ impl App {
 
     /// The contexts whose keys apply now.
     pub fn contexts(&self) -> Vec<Context> {
+        let session = self.gameday.is_some();
+        let with_session = |mut v: Vec<Context>| {
+            if session {
+                v.insert(1, Context::Session);
+            }
+            v
+        };
         match self.popup {
             Some(Popup::Plan(_) | Popup::Ask(_)) => vec![Context::Asking],
             Some(Popup::Help) => vec![Context::Asking, Context::Always],
-            None if self.running() => vec![Context::Running, Context::Always],
-            None => vec![Context::Idle, Context::Always],
+            Some(Popup::Session) => vec![Context::Checklist],
+            Some(Popup::Picker) => vec![Context::Picking],
+            Some(Popup::Editor) => match &self.editor {
+                Some(e) if e.purpose == super::gameday::Purpose::Note => {
+                    vec![Context::Editing, Context::Tagging]
+                }
+                _ => vec![Context::Editing],
+            },
+            None if self.running() => with_session(vec![Context::Running, Context::Always]),
+            None => with_session(vec![Context::Idle, Context::Always]),
         }
     }
 
     /// Applies one action; returns what must happen outside the state.
     pub fn update(&mut self, action: Action) -> Option<Effect> {
-        if let Some(popup) = self.popup {
-            return self.answer(popup, action);
+        match self.popup {
+            Some(Popup::Editor) => return self.edit(action),
+            Some(Popup::Session) => return self.in_session_panel(action),
+            Some(Popup::Picker) => return self.in_picker(action),
+            Some(popup) => return self.answer(popup, action),
+            None => {}
+        }
+        if let Some(effect) = self.gameday_key(action) {
+            return effect;
         }
         match action {
             Action::Up => self.move_selection(-1),
@@ -153,7 +245,7 @@ impl App {
                     .experiments
                     .get(self.selected)
                     .is_some_and(|e| e.prepared.is_ok());
-                if ready {
+                if ready && !self.gate() {
                     self.popup = Some(Popup::Plan(self.selected));
                 }
             }

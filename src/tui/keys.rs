@@ -15,6 +15,16 @@ pub enum Context {
     Asking,
     /// Anywhere a popup does not take the keys.
     Always,
+    /// A GameDay session is open (and no popup takes the keys).
+    Session,
+    /// The session panel: the checklist and the predictions.
+    Checklist,
+    /// The list of GameDay plans and sessions.
+    Picking,
+    /// An editor: every key not bound here is typed into the text.
+    Editing,
+    /// The editor of a note, whose tag can be chosen.
+    Tagging,
 }
 
 /// One row of the table.
@@ -22,11 +32,14 @@ pub enum Context {
 pub struct Binding {
     pub action: Action,
     pub keys: &'static [KeyCode],
+    /// Whether the keys are pressed with Ctrl.
+    pub ctrl: bool,
     /// The keys as printed in hints and help.
     pub shown: &'static str,
     pub label: &'static str,
     pub group: &'static str,
-    pub context: Context,
+    /// Where it applies (the first is named in help).
+    pub contexts: &'static [Context],
     /// Whether the hint bar shows it (help shows every row).
     pub hint: bool,
 }
@@ -37,21 +50,30 @@ const fn bind(
     shown: &'static str,
     label: &'static str,
     group: &'static str,
-    context: Context,
+    contexts: &'static [Context],
     hint: bool,
 ) -> Binding {
     Binding {
         action,
         keys,
+        ctrl: false,
         shown,
         label,
         group,
-        context,
+        contexts,
         hint,
     }
 }
 
-use Context::{Always, Asking, Idle, Running};
+/// A binding pressed with Ctrl.
+const fn ctrl(binding: Binding) -> Binding {
+    Binding {
+        ctrl: true,
+        ..binding
+    }
+}
+
+use Context::{Always, Asking, Checklist, Editing, Idle, Picking, Running, Session, Tagging};
 use KeyCode::{Char, Down, Enter, Esc, Tab, Up};
 
 /// Every key chaosdeck answers.
@@ -62,7 +84,7 @@ pub const TABLE: &[Binding] = &[
         "↑/k",
         "up",
         "move",
-        Always,
+        &[Always, Checklist, Picking],
         false,
     ),
     bind(
@@ -71,7 +93,7 @@ pub const TABLE: &[Binding] = &[
         "↓/j",
         "down",
         "move",
-        Always,
+        &[Always, Checklist, Picking],
         false,
     ),
     bind(
@@ -80,7 +102,7 @@ pub const TABLE: &[Binding] = &[
         "tab",
         "switch panel",
         "move",
-        Always,
+        &[Always],
         true,
     ),
     bind(
@@ -89,7 +111,7 @@ pub const TABLE: &[Binding] = &[
         "s",
         "start",
         "run",
-        Idle,
+        &[Idle],
         true,
     ),
     bind(
@@ -98,7 +120,7 @@ pub const TABLE: &[Binding] = &[
         "p",
         "pause/resume",
         "run",
-        Running,
+        &[Running],
         true,
     ),
     bind(
@@ -107,7 +129,7 @@ pub const TABLE: &[Binding] = &[
         "n",
         "step",
         "run",
-        Running,
+        &[Running],
         true,
     ),
     bind(
@@ -116,7 +138,7 @@ pub const TABLE: &[Binding] = &[
         "x",
         "skip (when held)",
         "run",
-        Running,
+        &[Running],
         false,
     ),
     bind(
@@ -125,7 +147,7 @@ pub const TABLE: &[Binding] = &[
         "a",
         "abort + rollback",
         "run",
-        Running,
+        &[Running],
         true,
     ),
     bind(
@@ -134,16 +156,16 @@ pub const TABLE: &[Binding] = &[
         "A",
         "abort, no rollback",
         "run",
-        Running,
+        &[Running],
         false,
     ),
     bind(
         Action::Confirm,
         &[Char('y'), Enter],
         "y",
-        "yes",
+        "yes / choose",
         "answer",
-        Asking,
+        &[Asking, Picking],
         true,
     ),
     bind(
@@ -152,16 +174,16 @@ pub const TABLE: &[Binding] = &[
         "t",
         "start stepping",
         "answer",
-        Asking,
+        &[Asking],
         false,
     ),
     bind(
         Action::Cancel,
         &[Char('n'), Esc],
         "n/esc",
-        "no",
+        "no / close",
         "answer",
-        Asking,
+        &[Asking, Checklist, Picking],
         true,
     ),
     bind(
@@ -170,28 +192,149 @@ pub const TABLE: &[Binding] = &[
         "r",
         "play owed rollbacks",
         "run",
-        Idle,
+        &[Idle],
         false,
     ),
-    bind(Action::Help, &[Char('?')], "?", "help", "app", Always, true),
-    bind(Action::Quit, &[Char('q')], "q", "quit", "app", Always, true),
+    bind(
+        Action::OpenGamedays,
+        &[Char('g')],
+        "g",
+        "GameDay plans",
+        "gameday",
+        &[Idle],
+        true,
+    ),
+    bind(
+        Action::Note,
+        &[Char('o')],
+        "o",
+        "note",
+        "gameday",
+        &[Session],
+        true,
+    ),
+    bind(
+        Action::SessionPanel,
+        &[Char('c')],
+        "c",
+        "checklist",
+        "gameday",
+        &[Session, Checklist],
+        true,
+    ),
+    bind(
+        Action::Export,
+        &[Char('e')],
+        "e",
+        "export notes",
+        "gameday",
+        &[Session],
+        true,
+    ),
+    bind(
+        Action::Tick,
+        &[Char(' '), Enter],
+        "space",
+        "tick / untick",
+        "gameday",
+        &[Checklist],
+        true,
+    ),
+    bind(
+        Action::Predict,
+        &[Char('w')],
+        "w",
+        "write prediction",
+        "gameday",
+        &[Checklist],
+        true,
+    ),
+    bind(
+        Action::Save,
+        &[Enter],
+        "enter",
+        "save",
+        "editor",
+        &[Editing],
+        true,
+    ),
+    ctrl(bind(
+        Action::Save,
+        &[Char('s')],
+        "ctrl-s",
+        "save",
+        "editor",
+        &[Editing],
+        false,
+    )),
+    ctrl(bind(
+        Action::CycleTag,
+        &[Char('t')],
+        "ctrl-t",
+        "next tag",
+        "editor",
+        &[Tagging],
+        true,
+    )),
+    bind(
+        Action::NextField,
+        &[Tab],
+        "tab",
+        "owner / due",
+        "editor",
+        &[Editing],
+        false,
+    ),
+    bind(
+        Action::Cancel,
+        &[Esc],
+        "esc",
+        "cancel",
+        "editor",
+        &[Editing],
+        true,
+    ),
+    bind(
+        Action::Help,
+        &[Char('?')],
+        "?",
+        "help",
+        "app",
+        &[Always],
+        true,
+    ),
+    bind(
+        Action::Quit,
+        &[Char('q')],
+        "q",
+        "quit",
+        "app",
+        &[Always],
+        true,
+    ),
 ];
 
-/// The action a key means in this context; Ctrl-C is quit everywhere (raw mode makes it a key).
+/// The action a key means in these contexts; Ctrl-C is quit everywhere (raw mode makes it a
+/// key). In an editor, a key the table does not bind is typed.
 pub fn action_for(key: KeyEvent, contexts: &[Context]) -> Option<Action> {
-    if key.modifiers.contains(KeyModifiers::CONTROL) {
-        return (key.code == Char('c')).then_some(Action::Quit);
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && key.code == Char('c') {
+        return Some(Action::Quit);
     }
-    TABLE
+    let bound = TABLE
         .iter()
-        .filter(|b| contexts.contains(&b.context))
+        .filter(|b| b.ctrl == ctrl && b.contexts.iter().any(|c| contexts.contains(c)))
         .find(|b| b.keys.contains(&key.code))
-        .map(|b| b.action)
+        .map(|b| b.action);
+    match bound {
+        None if contexts.contains(&Editing) => Some(Action::Type(key)),
+        found => found,
+    }
 }
 
 /// The bindings the hint bar shows in these contexts.
 pub fn hints(contexts: &[Context]) -> impl Iterator<Item = &'static Binding> + '_ {
     TABLE
         .iter()
-        .filter(move |b| b.hint && contexts.contains(&b.context))
+        .filter(move |b| b.hint && b.contexts.iter().any(|c| contexts.contains(c)))
 }

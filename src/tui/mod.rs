@@ -5,6 +5,8 @@
 
 pub mod app;
 pub mod catalog;
+pub mod gameday;
+pub mod gameday_io;
 pub mod keys;
 pub mod panels;
 pub mod plan;
@@ -16,4 +18,4 @@ pub mod theme;
 pub mod timeline;
 pub mod view;
 
-pub use run::run;
+pub use run::{run, run_gameday, run_with, TuiOptions};

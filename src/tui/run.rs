@@ -4,6 +4,7 @@
 
 use super::app::{App, Effect};
 use super::catalog::{self, Entry, LastResult};
+use super::gameday_io;
 use super::terminal::Guard;
 use super::theme::Theme;
 use super::timeline::RunState;
@@ -53,8 +54,69 @@ impl Live {
 
 type Sender = mpsc::UnboundedSender<Event>;
 
+/// How often, at most, the editor's draft is written while someone types: killing chaosdeck
+/// loses at most this much typing.
+pub const DRAFT_SAVE: Duration = Duration::from_millis(500);
+
+/// What the TUI opens on.
+#[derive(Debug, Clone, Default)]
+pub struct TuiOptions {
+    /// The experiments folder of the plain screen (`--experiments`).
+    pub folder: PathBuf,
+    /// A GameDay plan: open its session (today's, or `date`'s) in GameDay mode.
+    pub plan: Option<PathBuf>,
+    /// The session's date, `YYYY-MM-DD` (default today).
+    pub date: Option<String>,
+    /// Who ticks and writes (default the plan's facilitator, else `$USER`).
+    pub who: Option<String>,
+}
+
 /// Opens the TUI on the experiments of `folder`; returns the exit code.
 pub async fn run(folder: PathBuf) -> i32 {
+    run_with(TuiOptions {
+        folder,
+        ..TuiOptions::default()
+    })
+    .await
+}
+
+/// Opens the TUI in GameDay mode on the session of `plan` (started, or resumed when one exists
+/// for the date): the plan's experiments with their time boxes, the checklist and its gate,
+/// predictions, notes, exports. A plan that cannot be read is reported on stderr before the
+/// terminal is taken. Returns the exit code. `chaosdeck gameday PLAN` and `chaosdeck demo` call
+/// it; `options.folder` is where the picker looks for `../gamedays`.
+pub async fn run_gameday(plan: PathBuf, options: TuiOptions) -> i32 {
+    run_with(TuiOptions {
+        plan: Some(plan),
+        ..options
+    })
+    .await
+}
+
+/// Opens the TUI as `options` say; returns the exit code.
+pub async fn run_with(options: TuiOptions) -> i32 {
+    let session = match &options.plan {
+        Some(plan) => {
+            let opened = crate::gameday::store::Store::default_store()
+                .map_err(|e| e.to_string())
+                .and_then(|store| {
+                    gameday_io::open(store, plan, options.date.clone(), options.who.clone())
+                });
+            match opened {
+                Ok(opened) => Some(opened),
+                Err(e) if e.starts_with("error:") => {
+                    eprintln!("{e}");
+                    return 1;
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    return 1;
+                }
+            }
+        }
+        None => None,
+    };
+    let folder = options.folder;
     let mut guard = match Guard::enter() {
         Ok(g) => g,
         Err(e) => {
@@ -62,7 +124,7 @@ pub async fn run(folder: PathBuf) -> i32 {
             return 1;
         }
     };
-    let outcome = event_loop(&mut guard, folder).await;
+    let outcome = event_loop(&mut guard, folder, session).await;
     drop(guard);
     match outcome {
         Ok(()) => 0,
@@ -73,13 +135,26 @@ pub async fn run(folder: PathBuf) -> i32 {
     }
 }
 
-async fn event_loop(guard: &mut Guard, folder: PathBuf) -> std::io::Result<()> {
+async fn event_loop(
+    guard: &mut Guard,
+    folder: PathBuf,
+    session: Option<(super::gameday::GamedayView, Vec<PathBuf>)>,
+) -> std::io::Result<()> {
     let data = ledger::data_dir();
     let journals = data.as_ref().map(|d| d.join("journals"));
     let mut app = App::new(Theme::from_env(), folder.display().to_string());
     app.owed_runs = count_owed(data.as_deref());
     app.banner = owed_banner(app.owed_runs);
-    let mut entries = spawn_catalog(folder, journals.clone());
+    let mut entries = match session {
+        Some((view, files)) => {
+            gameday_io::switch(&mut app, view, files);
+            app.banner = app.banner.take().or_else(|| owed_banner(app.owed_runs));
+            let files = app.reload.take().unwrap_or_default();
+            spawn_files(files, session_journals(&app))
+        }
+        None => spawn_catalog(folder, journals.clone()),
+    };
+    let mut draft_due: Option<Instant> = None;
     let watcher = Watcher::spawn();
     let mut snapshots = watcher.subscribe();
     app.containers = snapshots.borrow_and_update().clone();
@@ -112,6 +187,14 @@ async fn event_loop(guard: &mut Guard, folder: PathBuf) -> std::io::Result<()> {
                         let effect = app.update(action);
                         quit = apply(&mut app, effect, &mut live, data.as_deref());
                     }
+                    if let Some(files) = app.reload.take() {
+                        entries = spawn_files(files, session_journals(&app).or(journals.clone()));
+                    }
+                    if app.draft_changed && draft_due.is_none() {
+                        draft_due = Some(Instant::now() + DRAFT_SAVE);
+                    } else if app.editor.is_none() {
+                        draft_due = None;
+                    }
                     dirty = true;
                 }
                 Some(Ok(TermEvent::Resize(..))) => dirty = true,
@@ -135,6 +218,9 @@ async fn event_loop(guard: &mut Guard, folder: PathBuf) -> std::io::Result<()> {
                 }
                 RunNews::Ended(report) => {
                     quit = finish(&mut app, &mut live, report);
+                    if let Some(view) = app.gameday.as_mut() {
+                        gameday_io::reload(view);
+                    }
                     app.owed_runs = count_owed(data.as_deref());
                     if app.banner.as_deref().is_none_or(is_owed_banner) {
                         app.banner = owed_banner(app.owed_runs);
@@ -153,6 +239,10 @@ async fn event_loop(guard: &mut Guard, folder: PathBuf) -> std::io::Result<()> {
             _ = tokio::time::sleep(wake.unwrap_or(Duration::MAX)), if wake.is_some() => {
                 dirty = true;
             }
+            _ = sleep_until(draft_due), if draft_due.is_some() => {
+                draft_due = None;
+                gameday_io::save_draft(&mut app);
+            }
         }
     }
     Ok(())
@@ -166,6 +256,11 @@ fn apply(
     data: Option<&Path>,
 ) -> bool {
     let journals = data.map(|d| d.join("journals"));
+    if let Some(e) = effect.as_ref() {
+        if gameday_io::apply(app, e, Instant::now()) {
+            return false;
+        }
+    }
     let (index, step) = match effect {
         Some(Effect::Quit) => return true,
         Some(Effect::Control(control)) => {
@@ -191,9 +286,14 @@ fn apply(
         }
         Some(Effect::StartRun(index)) => (index, StepMode::Off),
         Some(Effect::StartStepping(index)) => (index, StepMode::EachActivity),
-        None => return false,
+        _ => return false,
     };
-    match start(app, index, step, journals.as_deref()) {
+    let started = if app.gameday.is_some() {
+        start_in_session(app, index, step)
+    } else {
+        start(app, index, step, journals.as_deref())
+    };
+    match started {
         Ok((started, journal)) => {
             app.run_started(index, Instant::now());
             if let Some(run) = app.run.as_mut() {
@@ -229,6 +329,52 @@ fn start(
     options.step = step;
     let live = Live::spawn(|controls, events| run_engine(prepared, options, controls, events));
     Ok((live, journal))
+}
+
+/// Starts a run of the plan's experiment at `index` recorded in the session.
+fn start_in_session(
+    app: &App,
+    index: usize,
+    step: StepMode,
+) -> Result<(Live, Option<PathBuf>), String> {
+    let (store, begun, prepared, mut options) = gameday_io::begin_run(app, index)?;
+    options.step = step;
+    let journal = Some(begun.journal_path.clone());
+    let live = Live::spawn(|controls, events| {
+        gameday_io::run_in_session(store, begun, prepared, options, controls, events)
+    });
+    Ok((live, journal))
+}
+
+/// Sleeps until `at` (forever without one).
+async fn sleep_until(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Where the journals of the session's runs go (their last results come from there).
+fn session_journals(app: &App) -> Option<PathBuf> {
+    app.gameday
+        .as_ref()
+        .map(|v| v.store.dir().join(&v.session.id))
+}
+
+/// Loads these experiment files one by one in a task, in this order (a plan's experiments).
+fn spawn_files(files: Vec<PathBuf>, journals: Option<PathBuf>) -> mpsc::UnboundedReceiver<Entry> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        for path in files {
+            if tx
+                .send(catalog::load(path, journals.as_deref()).await)
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    rx
 }
 
 async fn run_engine(

@@ -55,11 +55,23 @@ pub enum Countdown {
     Frozen { remaining: Duration },
 }
 
+/// A note of the GameDay session shown among the engine's events.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoteRow {
+    /// Where it stands on the run clock.
+    pub clock: Option<Duration>,
+    pub tag: crate::gameday::Tag,
+    pub text: String,
+    pub author: String,
+}
+
 /// A line of the timeline.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Row {
     Phase(Phase),
     Activity(Box<ActivityRow>),
+    /// A note written during the activity above it.
+    Note(Box<NoteRow>),
 }
 
 /// One run, from its first event to its report.
@@ -110,7 +122,7 @@ impl RunView {
                     matches!(a.progress, Progress::Running { .. })
                         || matches!(a.countdown, Some(Countdown::Ticking { .. }))
                 }
-                Row::Phase(_) => false,
+                Row::Phase(_) | Row::Note(_) => false,
             })
     }
 
@@ -127,7 +139,7 @@ impl RunView {
     pub fn focused(&self) -> Option<&ActivityRow> {
         match self.rows.get(self.focused_row()?)? {
             Row::Activity(a) => Some(a.as_ref()),
-            Row::Phase(_) => None,
+            Row::Phase(_) | Row::Note(_) => None,
         }
     }
 
@@ -142,6 +154,35 @@ impl RunView {
         let at = activities.iter().position(|&i| i == current).unwrap_or(0);
         let next = (at as isize + delta).clamp(0, activities.len() as isize - 1) as usize;
         self.selected = Some(activities[next]);
+    }
+
+    /// The activity in progress: the last one started (a note written now is about it).
+    pub fn current_activity(&self) -> Option<&str> {
+        self.rows.iter().rev().find_map(|r| match r {
+            Row::Activity(a) => Some(a.activity.name.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Puts a note under the row of `activity` (after the notes already there), or at the end
+    /// when it names none or one not shown.
+    pub fn add_note(&mut self, activity: Option<&str>, note: NoteRow) {
+        let under = activity.and_then(|name| {
+            self.rows
+                .iter()
+                .rposition(|r| matches!(r, Row::Activity(a) if a.activity.name == name))
+        });
+        let at = match under {
+            Some(i) => {
+                let notes_after = self.rows[i + 1..]
+                    .iter()
+                    .take_while(|r| matches!(r, Row::Note(_)))
+                    .count();
+                i + 1 + notes_after
+            }
+            None => self.rows.len(),
+        };
+        self.rows.insert(at, Row::Note(Box::new(note)));
     }
 
     /// Elapsed run time at `now`.
@@ -239,7 +280,7 @@ impl RunView {
     fn activity_rows_mut(&mut self) -> impl Iterator<Item = &mut ActivityRow> {
         self.rows.iter_mut().filter_map(|r| match r {
             Row::Activity(a) => Some(a.as_mut()),
-            Row::Phase(_) => None,
+            Row::Phase(_) | Row::Note(_) => None,
         })
     }
 

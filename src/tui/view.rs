@@ -45,6 +45,9 @@ pub fn draw(frame: &mut Frame, app: &App, now: Instant) {
         Some(Popup::Help) => popups::help::draw(frame, area, app),
         Some(Popup::Plan(index)) => popups::plan::draw(frame, area, app, index),
         Some(Popup::Ask(question)) => popups::ask::draw(frame, area, app, question),
+        Some(Popup::Session) => popups::session::draw(frame, area, app),
+        Some(Popup::Editor) => popups::editor::draw(frame, area, app, now),
+        Some(Popup::Picker) => popups::picker::draw(frame, area, app),
         None => {}
     }
 }

@@ -2,6 +2,8 @@
 //! helpers to run experiments through the engine and the binary.
 #![allow(dead_code)]
 
+pub mod tmux;
+
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};

@@ -228,3 +228,91 @@ pub fn assert_snapshot(name: &str, actual: &str) {
     });
     assert_eq!(actual, expected, "screen differs from {}", path.display());
 }
+
+/// A GameDay session of the fixtures' folder: one "before" item ticked of two, a prediction and
+/// a failed run of `db`.
+pub fn session() -> chaosdeck::gameday::Session {
+    use chaosdeck::gameday::{ChecklistItem, Prediction, RunRecord, Session};
+    let item = |group: &str, text: &str, by: Option<&str>| ChecklistItem {
+        group: group.into(),
+        text: text.into(),
+        ticked_by: by.map(str::to_string),
+        ticked_at: by.map(|_| "2026-12-04T10:42:01.000000+00:00".to_string()),
+    };
+    Session {
+        id: "monthly-2026-12-04".into(),
+        plan: "gamedays/monthly.yaml".into(),
+        title: "Monthly resilience GameDay".into(),
+        date: "2026-12-04".into(),
+        created: "2026-12-04T10:40:00.000000+00:00".into(),
+        facilitator: Some("ana".into()),
+        checklist: vec![
+            item("before", "Notify the team", Some("ana")),
+            item("before", "Dashboards open", None),
+            item("during", "Observations written down", None),
+            item("after", "Action items created", None),
+        ],
+        go_override: None,
+        predictions: vec![Prediction {
+            experiment: "db".into(),
+            author: "bo".into(),
+            text: "the API answers 503 within 5 s".into(),
+            at: "2026-12-04T10:45:00.000000+00:00".into(),
+        }],
+        runs: vec![RunRecord {
+            experiment: "db".into(),
+            title: "Database failure".into(),
+            started: "2026-12-04T10:50:00.000000+00:00".into(),
+            journal_path: "/nowhere/db.json".into(),
+            verdict: "failed".into(),
+            reasons: vec!["method: 1 failed".into()],
+            time_to_detect_seconds: Some(2.1),
+            time_to_recover_seconds: Some(4.0),
+            journal: json!({}),
+        }],
+        observations: Vec::new(),
+        action_items: Vec::new(),
+        current_run: None,
+    }
+}
+
+/// The idle folder in GameDay mode on [`session`], as ana, the checklist pointing at its
+/// second item.
+pub fn gameday() -> App {
+    let mut app = idle();
+    with_session(&mut app);
+    app
+}
+
+/// Puts an app (idle or running) in GameDay mode on [`session`].
+pub fn with_session(app: &mut App) {
+    use chaosdeck::tui::gameday::GamedayView;
+    app.gameday = Some(GamedayView {
+        store: chaosdeck::gameday::store::Store::new(std::path::Path::new(
+            "/nonexistent/chaosdeck-fixture",
+        )),
+        session: session(),
+        who: "ana".into(),
+        time_boxes: vec![
+            ("experiments/db.yaml".into(), "30m".into()),
+            ("experiments/cache.yaml".into(), "45m".into()),
+        ],
+        cursor: 1,
+        draft: None,
+    });
+}
+
+/// A key as the terminal sends it.
+pub fn key(code: crossterm::event::KeyCode) -> crossterm::event::KeyEvent {
+    crossterm::event::KeyEvent::new(code, crossterm::event::KeyModifiers::NONE)
+}
+
+/// Types text into whatever takes the keys, through the key table.
+pub fn type_text(app: &mut App, text: &str) {
+    for c in text.chars() {
+        let k = key(crossterm::event::KeyCode::Char(c));
+        if let Some(action) = chaosdeck::tui::keys::action_for(k, &app.contexts()) {
+            app.update(action);
+        }
+    }
+}

@@ -33,6 +33,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 (Ok(_), Some(l)) => (theme::FAIL, t.fail(), format!("failed ({})", l.status)),
                 (Ok(_), None) => (theme::PENDING, t.dim(), "never run".to_string()),
             };
+            let time_box = app.gameday.as_ref().and_then(|gd| gd.time_box(&e.path));
             let name_width = width.saturating_sub(result.chars().count() + 3);
             let name = text::fit(&e.title, name_width);
             let pad =
@@ -42,6 +43,12 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
                 Span::raw(format!("{name}{} ", " ".repeat(pad))),
                 Span::styled(result, style),
             ])];
+            if let Some(b) = time_box {
+                lines.push(Line::styled(
+                    text::fit(&format!("  time box {b}"), width),
+                    t.dim(),
+                ));
+            }
             if let Err(errors) = &e.prepared {
                 // The list already names the file: keep the line:column and the message.
                 let first = errors.lines().next().unwrap_or("");

@@ -17,7 +17,19 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
         Layout::vertical([Constraint::Length(1), Constraint::Length(1)]).areas(area);
     let width = usize::from(area.width);
     let state = match &app.run {
-        None => (theme::PENDING, t.dim(), "ready".to_string()),
+        None => match &app.gameday {
+            Some(gd) => {
+                let (ticked, total) = gd.before_ticked();
+                let gate = if gd.session.go_override.is_some() {
+                    "override recorded".to_string()
+                } else {
+                    format!("before {ticked}/{total} ticked")
+                };
+                let text = format!("ready · GameDay {} · {gate}", gd.session.id);
+                (theme::PENDING, t.dim(), text)
+            }
+            None => (theme::PENDING, t.dim(), "ready".to_string()),
+        },
         Some(run) => {
             let word = match &run.state {
                 RunState::Running => (theme::RUNNING, t.running(), "running".to_string()),

@@ -6,7 +6,7 @@ use crate::engine::{ActivityStatus, Phase};
 use crate::tui::app::{App, Focus};
 use crate::tui::text;
 use crate::tui::theme::{self, Theme};
-use crate::tui::timeline::{ActivityRow, Countdown, Progress, Row};
+use crate::tui::timeline::{ActivityRow, Countdown, NoteRow, Progress, Row};
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -38,6 +38,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, now: Instant) {
                 t.heading(),
             )),
             Row::Activity(a) => ListItem::new(activity_line(a, width, now, t)),
+            Row::Note(n) => ListItem::new(note_line(n, width, t)),
         })
         .collect();
     let selected = if focused { run.focused_row() } else { None };
@@ -128,4 +129,24 @@ fn activity_line(a: &ActivityRow, width: usize, now: Instant, t: Theme) -> Line<
         Span::styled(tail, style),
     ]);
     line
+}
+
+/// The mark of a note in the timeline.
+pub const NOTE_MARK: &str = "✎";
+
+/// `  ✎ +12.3s [issue found] alerts stayed silent — cy`, under its activity.
+fn note_line(n: &NoteRow, width: usize, t: Theme) -> Line<'static> {
+    let clock = n
+        .clock
+        .map_or(String::new(), |c| format!("+{} ", text::duration(c)));
+    let head = format!("  {NOTE_MARK} {clock}[{}] ", n.tag.as_str());
+    let rest = format!("{} — {}", n.text.replace('\n', " "), n.author);
+    let rest_width = width.saturating_sub(unicode_width::UnicodeWidthStr::width(head.as_str()));
+    if rest_width == 0 {
+        return Line::from(text::fit(&head, width));
+    }
+    Line::from(vec![
+        Span::styled(head, t.heading()),
+        Span::raw(text::fit(&rest, rest_width)),
+    ])
 }
