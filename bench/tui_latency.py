@@ -8,7 +8,9 @@ TUI writes is seen the moment it is written (tmux's capture-pane polls far too c
   first frame   from just before the process is started to the moment the screen's last row
                 (the key hints, drawn last in a frame: its "quit") has arrived;
   abort         from the moment `a` is written to the terminal, while an action is in flight,
-                to the moment the "Rollbacks" phase header has arrived.
+                to the moment the screen shows the "Rollbacks" phase header.
+
+The screen is kept by pyte, a terminal emulator (pip install pyte).
 
 Usage: bench/tui_latency.py BINARY [ROUNDS]     (default 20; no Docker, no network)
 """
@@ -16,7 +18,6 @@ Usage: bench/tui_latency.py BINARY [ROUNDS]     (default 20; no Docker, no netwo
 import fcntl
 import os
 import pty
-import re
 import select
 import shutil
 import signal
@@ -26,6 +27,11 @@ import sys
 import tempfile
 import termios
 import time
+
+try:
+    import pyte
+except ImportError:
+    sys.exit("bench/tui_latency.py needs pyte (a terminal emulator): pip install pyte")
 
 COLUMNS, ROWS = 200, 60
 
@@ -53,41 +59,57 @@ def spawn(binary, folder, data):
     return pid, fd, started
 
 
-# Escape sequences (colours, cursor moves) sit between the characters of a text on screen.
-ESCAPES = re.compile(rb"\x1b\[[0-9;?]*[ -/]*[@-~]")
-
-
 class Screen:
-    """The terminal's output so far, escape sequences left out."""
+    """What the terminal shows, kept by a terminal emulator (pyte) fed the TUI's output."""
 
     def __init__(self, fd):
         self.fd = fd
-        self.raw = b""
-        self.text = b""
+        self.screen = pyte.Screen(COLUMNS, ROWS)
+        self.stream = pyte.ByteStream(self.screen)
 
-    def mark(self):
-        """A position: `wait` can ask for a marker written after it."""
-        return len(self.text)
+    def shows(self, marker):
+        return any(marker in line for line in self.screen.display)
 
-    def wait(self, marker, since=0, deadline=10.0):
-        """Reads until `marker` has arrived after position `since`; returns the moment it did."""
+    def record(self, marker, deadline=10.0):
+        """Reads and timestamps the output, without interpreting it, for as long as it keeps
+        coming (or `deadline`); then replays it through the emulator and returns the arrival
+        time of the chunk after which the screen shows `marker`. Interpreting later keeps the
+        emulator's own slowness out of the figure."""
+        chunks = []
         end = time.perf_counter() + deadline
-        while marker not in self.text[since:]:
+        quiet = 0.5
+        while time.perf_counter() < end:
+            ready, _, _ = select.select([self.fd], [], [], quiet)
+            if not ready:
+                break
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                break
+            chunks.append((time.perf_counter(), chunk))
+        shown_at = None
+        for at, chunk in chunks:
+            self.stream.feed(chunk)
+            if shown_at is None and self.shows(marker):
+                shown_at = at
+        if shown_at is None:
+            shown = "\n".join(self.screen.display)
+            raise TimeoutError(f"{marker!r} never shown; the screen:\n{shown}")
+        return shown_at
+
+    def wait(self, marker, deadline=10.0):
+        """Reads until the screen shows `marker`; returns the moment it did."""
+        end = time.perf_counter() + deadline
+        while not self.shows(marker):
             left = end - time.perf_counter()
             if left <= 0:
-                raise TimeoutError(f"{marker!r} never arrived; last: {self.text[-300:]!r}")
+                shown = "\n".join(self.screen.display)
+                raise TimeoutError(f"{marker!r} never shown; the screen:\n{shown}")
             ready, _, _ = select.select([self.fd], [], [], left)
             if ready:
                 chunk = os.read(self.fd, 65536)
                 if not chunk:
                     raise EOFError("the TUI closed the terminal")
-                self.raw += chunk
-                # Strip whole escape sequences only; a cut one waits for its end.
-                cut = self.raw.rfind(b"\x1b")
-                if cut == -1 or ESCAPES.match(self.raw, cut):
-                    cut = len(self.raw)
-                self.text += ESCAPES.sub(b"", self.raw[:cut])
-                self.raw = self.raw[cut:]
+                self.stream.feed(chunk)
         return time.perf_counter()
 
 
@@ -118,20 +140,19 @@ def main():
             pid, fd, started = spawn(binary, folder, data)
             screen = Screen(fd)
             try:
-                first.append(screen.wait(b"quit") - started)
+                first.append(screen.record("quit") - started)
                 # Wait for the catalog, open the plan, start, and wait for the action to run.
-                screen.wait(b"never")
-                mark = screen.mark()
+                screen.wait("never run")
                 os.write(fd, b"s")
-                screen.wait(b"long-action", mark)
-                mark = screen.mark()
+                screen.wait("long-action")
                 os.write(fd, b"y")
-                screen.wait(b"pause/resume", mark)
+                screen.wait("pause/resume")
                 time.sleep(0.3)
-                mark = screen.mark()
+                screen.wait("pause/resume")
+                assert not screen.shows("Rollbacks"), "rollbacks on screen before the abort"
                 pressed = time.perf_counter()
                 os.write(fd, b"a")
-                abort.append(screen.wait(b"Rollbacks", mark) - pressed)
+                abort.append(screen.record("Rollbacks") - pressed)
             finally:
                 stop(pid, fd)
         for name, values, goal in (

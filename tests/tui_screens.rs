@@ -34,6 +34,8 @@ fn idle_list_and_containers() {
             "the stopped db shows its state: {s}"
         );
         assert!(s.contains("◆■db"), "db is targeted and stopped: {s}");
+        let (db, api) = (s.find("◆■db").unwrap(), s.find("✓api").unwrap());
+        assert!(db < api, "the target is listed before the others: {s}");
         assert!(s.contains("· ready"), "{s}");
         assert!(s.contains("s start"), "{s}");
     }

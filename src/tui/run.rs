@@ -21,10 +21,11 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
-/// The shortest time between two frames. Short enough that a change following another at once
-/// (an abort's "aborting", then its first rollback a millisecond later) is on screen within one
-/// display refresh; a burst of changes still costs at most one frame per interval.
-pub const FRAME: Duration = Duration::from_millis(8);
+/// The shortest time between two frames for routine changes (clocks, container figures, activity
+/// rows): a burst of them costs at most one frame per interval. A key press and a change of the
+/// run's state (a phase, a hold, an abort, the end) are drawn at once, so the screen answers
+/// within a display refresh.
+pub const FRAME: Duration = Duration::from_millis(16);
 
 /// How often a running clock or countdown on screen is redrawn.
 pub const CLOCK_TICK: Duration = Duration::from_millis(100);
@@ -163,16 +164,19 @@ async fn event_loop(
     let mut sighup = signal(SignalKind::hangup())?;
     let mut live: Option<Live> = None;
     let mut dirty = true;
+    // Drawn without waiting for the frame interval.
+    let mut urgent = false;
     let mut last_draw: Option<Instant> = None;
     let mut quit = false;
     while !quit {
-        if dirty && last_draw.is_none_or(|t| t.elapsed() >= FRAME) {
+        if dirty && (urgent || last_draw.is_none_or(|t| t.elapsed() >= FRAME)) {
             // The experiment's targets stream their stats; the other containers are sampled.
             watcher.set_focus(Focus::Only(app.targets()));
             let now = Instant::now();
             guard.terminal.draw(|f| view::draw(f, &app, now))?;
             last_draw = Some(now);
             dirty = false;
+            urgent = false;
         }
         let animating = app.run.as_ref().is_some_and(|r| r.animating());
         let wake = match (dirty, animating, last_draw) {
@@ -196,8 +200,12 @@ async fn event_loop(
                         draft_due = None;
                     }
                     dirty = true;
+                    urgent = true;
                 }
-                Some(Ok(TermEvent::Resize(..))) => dirty = true,
+                Some(Ok(TermEvent::Resize(..))) => {
+                    dirty = true;
+                    urgent = true;
+                }
                 Some(Ok(_)) => {}
                 // The terminal is gone: abort with rollback and leave once it has played.
                 Some(Err(_)) | None => quit = hang_up(&mut app, &live),
@@ -211,6 +219,7 @@ async fn event_loop(
             }
             news = from_run(&mut live) => match news {
                 RunNews::Event(event) => {
+                    urgent |= changes_run_state(&event);
                     if let Some(run) = app.run.as_mut() {
                         run.apply(event, Instant::now());
                     }
@@ -226,6 +235,7 @@ async fn event_loop(
                         app.banner = owed_banner(app.owed_runs);
                     }
                     dirty = true;
+                    urgent = true;
                 }
             },
             changed = snapshots.changed() => {
@@ -246,6 +256,22 @@ async fn event_loop(
         }
     }
     Ok(())
+}
+
+/// Whether an engine event changes the run's state or phase (drawn at once) rather than one
+/// activity's row or a clock (drawn at the frame interval).
+fn changes_run_state(event: &Event) -> bool {
+    matches!(
+        event,
+        Event::RunStarted { .. }
+            | Event::PhaseStarted(_)
+            | Event::Held { .. }
+            | Event::Resumed
+            | Event::CountdownFrozen { .. }
+            | Event::Aborting { .. }
+            | Event::Deviated
+            | Event::RunFinished { .. }
+    )
 }
 
 /// Does what an update asked for; returns true to leave the loop.

@@ -1,5 +1,6 @@
 //! Container health from the watcher's latest snapshot: state, health, restarts, CPU and
-//! memory, with the containers the experiment aims at marked. Never asks Docker itself.
+//! memory, with the containers the experiment aims at marked and listed first. Never asks Docker
+//! itself.
 
 use crate::docker::snapshot::{ContainerStatus, Engine, Health, State};
 use crate::tui::app::App;
@@ -48,11 +49,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         ),
         t.heading(),
     )];
-    for c in &snapshot.containers {
-        let aimed = targets
+    let aimed_at = |c: &ContainerStatus| {
+        targets
             .iter()
-            .any(|n| n == &c.name || c.service.as_deref() == Some(n.as_str()));
-        lines.push(container_line(c, aimed, width, t));
+            .any(|n| n == &c.name || c.service.as_deref() == Some(n.as_str()))
+    };
+    // The experiment's targets first, so a busy engine never pushes them out of sight; each
+    // group in name order, as the snapshot comes.
+    let (aimed, others): (Vec<&ContainerStatus>, Vec<&ContainerStatus>) =
+        snapshot.containers.iter().partition(|c| aimed_at(c));
+    for (c, is_aimed) in aimed
+        .iter()
+        .map(|c| (*c, true))
+        .chain(others.iter().map(|c| (*c, false)))
+    {
+        lines.push(container_line(c, is_aimed, width, t));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }
