@@ -1,6 +1,7 @@
 //! The chaosdeck command line: wiring only.
 
 use chaosdeck::demo::cli::{run_service, DemoServiceArgs};
+use chaosdeck::demo::launch::DemoArgs;
 use chaosdeck::engine::StepMode;
 use chaosdeck::gameday::store::Store;
 use chaosdeck::gameday::Tag;
@@ -124,6 +125,9 @@ enum Command {
         #[arg(long, default_value = chaosdeck::proxy::DEFAULT_LISTEN, value_name = "ADDR")]
         listen: String,
     },
+    /// Start the demo system (containers, or processes on loopback) and open the TUI on a demo
+    /// GameDay; everything it started is removed when it ends.
+    Demo(DemoArgs),
     /// Run one service of the demo system (the command of the demo containers).
     #[command(hide = true)]
     DemoService(DemoServiceArgs),
@@ -412,7 +416,12 @@ fn main() -> ExitCode {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let logger = tracing_subscriber::fmt().with_env_filter(filter);
     // The TUI owns the screen, so its log goes to a file in the data directory.
-    let _ = match cli.command.as_ref().map_or_else(tui_log_file, |_| None) {
+    let tui = match &cli.command {
+        None => true,
+        Some(Command::Demo(args)) => args.uses_tui(),
+        Some(_) => false,
+    };
+    let _ = match tui.then(tui_log_file).flatten() {
         Some(file) => logger
             .with_writer(std::sync::Mutex::new(file))
             .with_ansi(false)
@@ -507,6 +516,7 @@ fn main() -> ExitCode {
             }
             Some(Command::Proxy { listen }) => chaosdeck::proxy::api::run(&listen).await,
             Some(Command::DemoService(args)) => run_service(args).await,
+            Some(Command::Demo(args)) => chaosdeck::demo::launch::run(args).await,
             Some(Command::Gameday { action }) => gameday(action, settings).await,
             Some(Command::Export {
                 session,
