@@ -331,6 +331,14 @@ impl Session<'_> {
                         "CHAOSDECK_DEMO_CONTROL_URL".to_string(),
                         format!("http://{}", addresses.control),
                     ),
+                    (
+                        "CHAOSDECK_DEMO_DATABASE_ADDRESS".to_string(),
+                        addresses.database.clone(),
+                    ),
+                    (
+                        "CHAOSDECK_DEMO_CACHE_ADDRESS".to_string(),
+                        addresses.cache.clone(),
+                    ),
                 ];
                 Ok((System::Processes(supervisor), environment, summary))
             }
