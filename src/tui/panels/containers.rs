@@ -48,10 +48,20 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         ),
         t.heading(),
     )];
-    for c in &snapshot.containers {
-        let aimed = targets
-            .iter()
-            .any(|n| n == &c.name || c.service.as_deref() == Some(n.as_str()));
+    let mut rows: Vec<(&ContainerStatus, bool)> = snapshot
+        .containers
+        .iter()
+        .map(|c| {
+            let aimed = targets
+                .iter()
+                .any(|n| n == &c.name || c.service.as_deref() == Some(n.as_str()));
+            (c, aimed)
+        })
+        .collect();
+    // The experiment's targets first, so they stay in view on an engine with more containers
+    // than the panel has rows; the rest keep their order.
+    rows.sort_by_key(|&(_, aimed)| !aimed);
+    for (c, aimed) in rows {
         lines.push(container_line(c, aimed, width, t));
     }
     frame.render_widget(Paragraph::new(lines), inner);
