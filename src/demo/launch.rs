@@ -34,7 +34,7 @@ pub struct DemoArgs {
     #[arg(long)]
     pub no_tui: bool,
     /// Compose project of the demo's containers (their names start with it).
-    #[arg(long, default_value = "chaosdeck-demo", value_parser = project_name)]
+    #[arg(long, default_value = "chaosdeck", value_parser = project_name)]
     pub project: String,
     /// Port of the API on 127.0.0.1 (default 8000 when free, else any free port).
     #[arg(long)]
