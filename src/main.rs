@@ -1,6 +1,7 @@
 //! The chaosdeck command line: wiring only.
 
 use chaosdeck::demo::cli::{run_service, DemoServiceArgs};
+use chaosdeck::demo::launch::DemoArgs;
 use chaosdeck::engine::StepMode;
 use chaosdeck::gameday::store::Store;
 use chaosdeck::gameday::Tag;
@@ -122,6 +123,9 @@ enum Command {
         #[arg(long, default_value = chaosdeck::proxy::DEFAULT_LISTEN, value_name = "ADDR")]
         listen: String,
     },
+    /// Start the demo system (containers, or processes on loopback) and open the TUI on a demo
+    /// GameDay; everything it started is removed when it ends.
+    Demo(DemoArgs),
     /// Run one service of the demo system (the command of the demo containers).
     #[command(hide = true)]
     DemoService(DemoServiceArgs),
@@ -429,6 +433,7 @@ fn main() -> ExitCode {
     let tui = match &cli.command {
         None => true,
         Some(Command::Gameday(args)) => args.action.is_none() && args.plan.is_some(),
+        Some(Command::Demo(args)) => args.uses_tui(),
         Some(_) => false,
     };
     let _ = match tui.then(tui_log_file).flatten() {
@@ -551,6 +556,7 @@ fn main() -> ExitCode {
                 );
                 2
             }
+            Some(Command::Demo(args)) => chaosdeck::demo::launch::run(args).await,
             Some(Command::Export {
                 session,
                 format,

@@ -30,6 +30,18 @@ pub enum Role {
         #[arg(long, env = "CHAOSDECK_DEMO_LISTEN", default_value = "127.0.0.1:6379")]
         listen: String,
     },
+    /// Checks a demo service once (a container healthcheck that needs no shell): exit 0 when
+    /// the stand-in at ADDRESS answers PONG, or with --http when GET PATH answers 200.
+    Ping {
+        /// host:port of the service.
+        address: String,
+        /// Ask the API for this path instead of pinging a stand-in.
+        #[arg(long, value_name = "PATH")]
+        http: Option<String>,
+        /// Milliseconds to wait for the answer.
+        #[arg(long, default_value_t = 1500)]
+        timeout_ms: u64,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -70,6 +82,11 @@ pub struct ApiArgs {
 /// Runs the service until SIGINT or SIGTERM; returns the process exit code.
 pub async fn run_service(args: DemoServiceArgs) -> i32 {
     let (name, started) = match args.role {
+        Role::Ping {
+            address,
+            http,
+            timeout_ms,
+        } => return check(&address, http.as_deref(), Duration::from_millis(timeout_ms)).await,
         Role::Api(a) => {
             let config = ApiConfig {
                 users: a.users,
@@ -98,6 +115,25 @@ pub async fn run_service(args: DemoServiceArgs) -> i32 {
     println!("demo {name} stopping ({signal})");
     running.stop().await;
     0
+}
+
+/// One healthcheck: 0 when the service answers as it should, 1 (saying why) otherwise.
+async fn check(address: &str, http: Option<&str>, timeout: Duration) -> i32 {
+    let outcome = match http {
+        Some(path) => match super::http_status(address, path, timeout).await {
+            Ok(200) => Ok(()),
+            Ok(status) => Err(format!("GET {path} answered {status}")),
+            Err(e) => Err(e),
+        },
+        None => super::ping(address, timeout).await.map(|_| ()),
+    };
+    match outcome {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("{address}: {e}");
+            1
+        }
+    }
 }
 
 /// As PID 1 of a container, the service inherits every orphan of `docker exec` (a backgrounded

@@ -9,7 +9,14 @@ pub mod api;
 pub mod cache;
 pub mod cli;
 pub mod database;
+pub mod embedded;
+pub mod image;
+pub mod launch;
 mod login;
+pub mod record;
+pub mod stack;
+pub mod supervisor;
+mod tar;
 
 use std::io;
 use std::net::SocketAddr;
@@ -135,4 +142,29 @@ pub async fn ping(addr: &str, timeout: Duration) -> Result<Duration, String> {
         Ok(Ok(reply)) if reply.is_empty() => Err("closed without answering".to_string()),
         Ok(Ok(reply)) => Err(format!("answered {:?} instead of PONG", reply.trim_end())),
     }
+}
+
+/// The status code of `GET path` on `addr` (`host:port`), within `timeout`; for readiness
+/// checks and container healthchecks, which need no HTTP client beyond this.
+pub async fn http_status(addr: &str, path: &str, timeout: Duration) -> Result<u16, String> {
+    let exchange = async {
+        let mut stream = TcpStream::connect(addr).await?;
+        let request = format!("GET {path} HTTP/1.0\r\nHost: {addr}\r\nConnection: close\r\n\r\n");
+        stream.write_all(request.as_bytes()).await?;
+        let mut line = String::new();
+        BufReader::new(stream)
+            .take(MAX_LINE)
+            .read_line(&mut line)
+            .await?;
+        Ok::<_, io::Error>(line)
+    };
+    let line = match tokio::time::timeout(timeout, exchange).await {
+        Err(_) => return Err(format!("no answer within {} ms", timeout.as_millis())),
+        Ok(Err(e)) => return Err(e.to_string()),
+        Ok(Ok(line)) => line,
+    };
+    line.split_whitespace()
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .ok_or_else(|| format!("not an HTTP answer: {:?}", line.trim_end()))
 }

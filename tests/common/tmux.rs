@@ -82,6 +82,11 @@ impl Tmux {
 
     /// Polls the pane until `done` holds; fails with the last screen after [`DEADLINE`].
     pub fn wait(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
+        self.wait_within(what, DEADLINE, done)
+    }
+
+    /// Polls the pane until `done` holds; fails with the last screen after `within`.
+    pub fn wait_within(&self, what: &str, within: Duration, done: impl Fn(&str) -> bool) -> String {
         let start = Instant::now();
         loop {
             let screen = self.screen();
@@ -89,8 +94,8 @@ impl Tmux {
                 return screen;
             }
             assert!(
-                start.elapsed() < DEADLINE,
-                "waited {DEADLINE:?} for {what}; the screen:\n{screen}"
+                start.elapsed() < within,
+                "waited {within:?} for {what}; the screen:\n{screen}"
             );
             std::thread::sleep(POLL);
         }

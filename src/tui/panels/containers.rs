@@ -49,21 +49,21 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         ),
         t.heading(),
     )];
-    let aimed_at = |c: &ContainerStatus| {
-        targets
-            .iter()
-            .any(|n| n == &c.name || c.service.as_deref() == Some(n.as_str()))
-    };
-    // The experiment's targets first, so a busy engine never pushes them out of sight; each
-    // group in name order, as the snapshot comes.
-    let (aimed, others): (Vec<&ContainerStatus>, Vec<&ContainerStatus>) =
-        snapshot.containers.iter().partition(|c| aimed_at(c));
-    for (c, is_aimed) in aimed
+    let mut rows: Vec<(&ContainerStatus, bool)> = snapshot
+        .containers
         .iter()
-        .map(|c| (*c, true))
-        .chain(others.iter().map(|c| (*c, false)))
-    {
-        lines.push(container_line(c, is_aimed, width, t));
+        .map(|c| {
+            let aimed = targets
+                .iter()
+                .any(|n| n == &c.name || c.service.as_deref() == Some(n.as_str()));
+            (c, aimed)
+        })
+        .collect();
+    // The experiment's targets first, so they stay in view on an engine with more containers
+    // than the panel has rows; the rest keep their order.
+    rows.sort_by_key(|&(_, aimed)| !aimed);
+    for (c, aimed) in rows {
+        lines.push(container_line(c, aimed, width, t));
     }
     frame.render_widget(Paragraph::new(lines), inner);
 }

@@ -1,0 +1,232 @@
+//! End to end: `chaosdeck demo` in a tmux pane, as a new user meets it (own HOME and data
+//! directory, a Docker engine there): the TUI opens on the demo's experiments, the facilitator
+//! starts database-failure from its plan, the health panel shows the database container stop
+//! and, after the rollback, run again; quitting removes every container and the network the
+//! demo started, and leaves the terminal settings (`stty -g`) as they were.
+//!
+//! Each step is a method of [`DemoPane`], so a step (exporting the notes once the GameDay mode
+//! lands) slots in between the others.
+
+#[path = "common/tmux.rs"]
+mod tmux;
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tmux::Tmux;
+
+/// Generous: the first start builds the demo image from a debug binary on a shared machine.
+const FIRST_SCREEN: Duration = Duration::from_secs(600);
+const STEP: Duration = Duration::from_secs(90);
+
+struct DemoPane {
+    /// Dropped first, so the demo quits (SIGHUP) before the rest is cleaned up.
+    tmux: Option<Tmux>,
+    dir: PathBuf,
+    project: String,
+}
+
+/// The health panel's row of `name`, if on screen.
+fn row<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
+    screen.lines().find(|l| l.contains(name))
+}
+
+/// Names of the containers and networks carrying the demo's label for `project`.
+fn labelled(project: &str) -> Vec<String> {
+    let filter = format!("label=dev.chaosdeck.demo.project={project}");
+    let mut names = Vec::new();
+    for args in [
+        vec!["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"],
+        vec![
+            "network",
+            "ls",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Name}}",
+        ],
+    ] {
+        let out = Command::new("docker").args(&args).output().expect("docker");
+        assert!(out.status.success(), "{out:?}");
+        names.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_string),
+        );
+    }
+    names
+}
+
+impl DemoPane {
+    /// The pane runs: terminal settings, `chaosdeck demo`, its exit code, terminal settings.
+    fn start() -> DemoPane {
+        let id = std::process::id();
+        let project = format!("cdt{id}");
+        let dir = std::env::temp_dir().join(format!("chaosdeck-demo-tmux-{id}"));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("home")).unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .port();
+        let d = dir.display();
+        let script = format!(
+            "cd {d}/home\n\
+             stty -g > {d}/stty-before\n\
+             HOME={d}/home XDG_DATA_HOME={d}/data XDG_CONFIG_HOME={d}/config \
+             '{bin}' demo --project {project} --api-port {port} 2> {d}/stderr\n\
+             echo $? > {d}/exit.tmp && mv {d}/exit.tmp {d}/exit\n\
+             stty -g > {d}/stty-after\n\
+             exec sleep 3600\n",
+            bin = env!("CARGO_BIN_EXE_chaosdeck"),
+        );
+        std::fs::write(dir.join("pane.sh"), script).unwrap();
+        let tmux = Tmux::start(
+            format!("chaosdeck-demo-e2e-{id}"),
+            &format!("sh {d}/pane.sh"),
+            120,
+            40,
+        );
+        DemoPane {
+            tmux: Some(tmux),
+            dir,
+            project,
+        }
+    }
+
+    fn tmux(&self) -> &Tmux {
+        self.tmux.as_ref().expect("the pane runs")
+    }
+
+    fn container(&self, service: &str) -> String {
+        format!("{}-{service}-1", self.project)
+    }
+
+    fn read(&self, file: &str) -> String {
+        std::fs::read_to_string(self.dir.join(file)).unwrap_or_default()
+    }
+
+    /// The demo's experiments listed.
+    fn wait_for_the_tui(&self) {
+        let start = Instant::now();
+        loop {
+            let s = self.tmux().screen();
+            if s.contains("Database failure") && s.contains("Cache unavailable") {
+                return;
+            }
+            // An early exit (a failed build, say) is reported with what the demo said.
+            assert!(
+                !self.dir.join("exit").exists(),
+                "the demo ended: {}\n{s}",
+                self.read("stderr")
+            );
+            assert!(
+                start.elapsed() < FIRST_SCREEN,
+                "no TUI within {FIRST_SCREEN:?}:\n{s}"
+            );
+            std::thread::sleep(Duration::from_millis(300));
+        }
+    }
+
+    /// Selects database-failure (second in the list): its targets head the health panel, the
+    /// database container running; then starts it from the plan popup.
+    fn start_database_failure(&self) {
+        let database = self.container("database");
+        self.tmux().keys(&["j"]);
+        self.tmux()
+            .wait_within("the database container running", STEP, |s| {
+                row(s, &database).is_some_and(|r| r.contains("running"))
+            });
+        self.tmux().keys(&["s"]);
+        self.tmux().wait_within("the plan", STEP, |s| {
+            s.contains("stop-database") && s.contains("t start stepping")
+        });
+        self.tmux().keys(&["y"]);
+    }
+
+    /// The health panel: the database container exits during the fault, runs after the rollback.
+    fn see_the_database_stop_and_come_back(&self) {
+        let database = self.container("database");
+        self.tmux().wait_within("the database stopped", STEP, |s| {
+            row(s, &database).is_some_and(|r| r.contains("exited"))
+        });
+        let s = self
+            .tmux()
+            .wait_within("the rollback and the database running", STEP, |s| {
+                s.contains("✓ start-database")
+                    && row(s, &database).is_some_and(|r| r.contains("running"))
+                    && (s.contains("PASSED") || s.contains("FAILED"))
+            });
+        assert!(s.contains("PASSED"), "{s}");
+    }
+
+    /// Quits (idle: at once); the terminal is as it was and nothing the demo started is left.
+    fn quit_and_find_nothing_left(&self) {
+        self.tmux().keys(&["q"]);
+        let start = Instant::now();
+        while !self.dir.join("exit").exists() {
+            assert!(
+                start.elapsed() < STEP,
+                "the demo did not quit:\n{}",
+                self.tmux().screen()
+            );
+            std::thread::sleep(Duration::from_millis(150));
+        }
+        assert_eq!(
+            self.read("exit").trim(),
+            "0",
+            "stderr: {}",
+            self.read("stderr")
+        );
+        let (before, after) = (self.read("stty-before"), self.read("stty-after"));
+        assert!(!before.trim().is_empty(), "stty -g printed nothing");
+        assert_eq!(before, after, "the terminal settings changed");
+        let s = self.tmux().screen();
+        assert!(s.contains("chaosdeck demo: removed"), "{s}");
+        assert_eq!(labelled(&self.project), Vec::<String>::new());
+        assert!(!self.dir.join("data/chaosdeck/demo/started.json").exists());
+    }
+}
+
+impl Drop for DemoPane {
+    fn drop(&mut self) {
+        // Whatever happened: the pane goes (the demo, hung up, cleans up after itself), and
+        // demo --down removes what it may still have left.
+        drop(self.tmux.take());
+        let deadline = Instant::now() + STEP;
+        while self.dir.join("data/chaosdeck/demo/started.json").exists()
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        let _ = Command::new(env!("CARGO_BIN_EXE_chaosdeck"))
+            .args(["demo", "--down"])
+            .env("HOME", self.dir.join("home"))
+            .env("XDG_DATA_HOME", self.dir.join("data"))
+            .output();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn docker_answers() -> bool {
+    Command::new("docker")
+        .arg("info")
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn a_database_failure_run_in_the_demo_seen_in_tmux() {
+    if tmux::no_tmux() {
+        return;
+    }
+    assert!(
+        docker_answers(),
+        "the docker demo needs a Docker engine (.ci/run starts one)"
+    );
+    let demo = DemoPane::start();
+    demo.wait_for_the_tui();
+    demo.start_database_failure();
+    demo.see_the_database_stop_and_come_back();
+    demo.quit_and_find_nothing_left();
+}
