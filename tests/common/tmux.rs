@@ -1,6 +1,7 @@
 //! A tmux server of a test's own (its own socket, `tmux -L NAME`), to drive the real binary by
 //! `send-keys` and read it by `capture-pane`; killed, and its socket removed, when dropped.
 
+#![allow(dead_code)]
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
