@@ -1,11 +1,12 @@
 //! End to end: `chaosdeck demo` in a tmux pane, as a new user meets it (own HOME and data
-//! directory, a Docker engine there): the TUI opens on the demo's experiments, the facilitator
-//! starts database-failure from its plan, the health panel shows the database container stop
-//! and, after the rollback, run again; quitting removes every container and the network the
-//! demo started, and leaves the terminal settings (`stty -g`) as they were.
+//! directory, a Docker engine there): the TUI opens on the demo's GameDay, the facilitator ticks
+//! the checklist and starts database-failure from its plan, the health panel shows the database
+//! container stop, a note is written while it is down, the rollback brings it back, the notes are
+//! exported with the note under the activity it was written during; quitting removes every
+//! container and the network the demo started, and leaves the terminal settings (`stty -g`) as
+//! they were.
 //!
-//! Each step is a method of [`DemoPane`], so a step (exporting the notes once the GameDay mode
-//! lands) slots in between the others.
+//! Each step is a method of [`DemoPane`].
 
 #[path = "common/tmux.rs"]
 mod tmux;
@@ -128,11 +129,21 @@ impl DemoPane {
         }
     }
 
-    /// Selects database-failure (second in the list): its targets head the health panel, the
-    /// database container running; then starts it from the plan popup.
+    /// The checklist's three "before" items ticked in the session panel (the gate opens).
+    fn tick_the_checklist(&self) {
+        self.tmux().keys(&["c"]);
+        self.tmux()
+            .wait_within("the checklist", STEP, |s| s.contains("before (0/3 ticked)"));
+        self.tmux().keys(&["Space", "j", "Space", "j", "Space"]);
+        self.tmux()
+            .wait_within("all ticked", STEP, |s| s.contains("before (3/3 ticked)"));
+        self.tmux().escape();
+    }
+
+    /// Database-failure (first in the plan) is selected: its targets head the health panel,
+    /// the database container running; then it starts from the plan popup.
     fn start_database_failure(&self) {
         let database = self.container("database");
-        self.tmux().keys(&["j"]);
         self.tmux()
             .wait_within("the database container running", STEP, |s| {
                 row(s, &database).is_some_and(|r| r.contains("running"))
@@ -144,12 +155,30 @@ impl DemoPane {
         self.tmux().keys(&["y"]);
     }
 
-    /// The health panel: the database container exits during the fault, runs after the rollback.
-    fn see_the_database_stop_and_come_back(&self) {
+    /// The health panel: the database container exits during the fault; a note is written then
+    /// (returns the activity it went with); the database runs again after the rollback.
+    fn see_the_database_stop_and_come_back(&self) -> String {
         let database = self.container("database");
         self.tmux().wait_within("the database stopped", STEP, |s| {
             row(s, &database).is_some_and(|r| r.contains("exited"))
         });
+        self.tmux().keys(&["o"]);
+        let s = self.tmux().wait_within("the note editor", STEP, |s| {
+            s.contains("on the run clock, during ")
+        });
+        let during = s
+            .split("on the run clock, during ")
+            .nth(1)
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_default()
+            .trim_end_matches('│')
+            .to_string();
+        self.tmux().type_text("the API said 503 at once");
+        self.tmux().keys(&["Enter"]);
+        self.tmux()
+            .wait_within("the note in the timeline", STEP, |s| {
+                s.contains("✎") && s.contains("the API said 503 at once")
+            });
         let s = self
             .tmux()
             .wait_within("the rollback and the database running", STEP, |s| {
@@ -158,6 +187,40 @@ impl DemoPane {
                     && (s.contains("PASSED") || s.contains("FAILED"))
             });
         assert!(s.contains("PASSED"), "{s}");
+        during
+    }
+
+    /// `e` exports the session; the Markdown holds the note right under the activity it was
+    /// written during.
+    fn export_the_notes(&self, during: &str) {
+        self.tmux().keys(&["e"]);
+        self.tmux()
+            .wait_within("the export", STEP, |s| s.contains("exported"));
+        let exports = self.dir.join("data/chaosdeck/exports");
+        let md = std::fs::read_dir(&exports)
+            .unwrap()
+            .filter_map(Result::ok)
+            .find(|e| e.path().extension().is_some_and(|x| x == "md"))
+            .map(|e| std::fs::read_to_string(e.path()).unwrap())
+            .expect("an exported Markdown file");
+        let lines: Vec<&str> = md.lines().collect();
+        let note = lines
+            .iter()
+            .position(|l| l.contains("the API said 503 at once"))
+            .unwrap_or_else(|| panic!("the note is exported:\n{md}"));
+        let activity = lines[..note]
+            .iter()
+            .rev()
+            .find(|l| l.contains('`'))
+            .unwrap_or_else(|| panic!("an activity above the note:\n{md}"));
+        assert!(
+            !during.is_empty() && activity.contains(&format!("`{during}`")),
+            "the note sits under {during}, the activity it was written during:\n{md}"
+        );
+        assert!(
+            md.contains("[x]"),
+            "the ticked checklist is exported:\n{md}"
+        );
     }
 
     /// Quits (idle: at once); the terminal is as it was and nothing the demo started is left.
@@ -226,7 +289,9 @@ fn a_database_failure_run_in_the_demo_seen_in_tmux() {
     );
     let demo = DemoPane::start();
     demo.wait_for_the_tui();
+    demo.tick_the_checklist();
     demo.start_database_failure();
-    demo.see_the_database_stop_and_come_back();
+    let during = demo.see_the_database_stop_and_come_back();
+    demo.export_the_notes(&during);
     demo.quit_and_find_nothing_left();
 }

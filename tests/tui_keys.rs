@@ -311,7 +311,8 @@ fn the_editor_opens_saves_and_cancels() {
         Some(Effect::SaveNote {
             tag: Tag::Observation,
             text: "p99 doubled".into(),
-            action: None
+            action: None,
+            moment: None,
         })
     );
     assert_eq!(app.popup, None);
@@ -324,6 +325,40 @@ fn the_editor_opens_saves_and_cancels() {
     press(&mut app, &[KeyCode::Char('o')]);
     assert!(press(&mut app, &[KeyCode::Enter]).is_empty());
     assert_eq!(app.popup, Some(Popup::Editor));
+}
+
+/// A note is about the moment its editor opened: typing that outlasts the activity keeps the
+/// note with the activity that was running when someone spoke up.
+#[test]
+fn a_note_keeps_the_moment_its_editor_opened() {
+    use chaosdeck::engine::{Event, Phase};
+    use chaosdeck::tui::gameday::Moment;
+    use std::time::Duration;
+    let (mut app, now) = running();
+    tui_fixtures::with_session(&mut app);
+    let run = app.run.as_mut().unwrap();
+    let tail = tui_fixtures::activity(Phase::Method, 2, "api-log-tail", "probe");
+    run.apply(Event::ActivityStarted(tail), now);
+    press(&mut app, &[KeyCode::Char('o')]);
+    app.fix_note_moment(now + Duration::from_secs(1));
+    let later = tui_fixtures::activity(Phase::Method, 3, "start-database", "action");
+    let run = app.run.as_mut().unwrap();
+    run.apply(Event::ActivityStarted(later), now + Duration::from_secs(30));
+    // A second call changes nothing: the moment is fixed once.
+    app.fix_note_moment(now + Duration::from_secs(30));
+    type_text(&mut app, "logs say connection refused");
+    assert_eq!(
+        press_event(&mut app, ctrl('s')),
+        Some(Effect::SaveNote {
+            tag: Tag::Observation,
+            text: "logs say connection refused".into(),
+            action: None,
+            moment: Some(Moment {
+                clock: Duration::from_secs(8),
+                activity: Some("api-log-tail".into()),
+            }),
+        })
+    );
 }
 
 #[test]
@@ -368,6 +403,7 @@ fn the_tag_cycles_and_an_action_item_needs_owner_and_due_date() {
         vec![Effect::SaveNote {
             tag: Tag::ActionItem,
             text: "page on database loss".into(),
+            moment: None,
             action: Some(("ana".into(), "2026-12-18".into()))
         }]
     );

@@ -12,7 +12,7 @@ use bollard::Docker;
 use clap::Args;
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::signal::unix::{signal, Signal, SignalKind};
@@ -346,11 +346,13 @@ impl Session<'_> {
     }
 }
 
-/// Opens the TUI on the demo's GameDay. The one place that says which TUI entry point the demo
-/// uses: the experiments folder today, the plan once the GameDay mode lands.
+/// Opens the TUI in GameDay mode on the demo's plan: today's session of it, started or resumed.
 async fn open_tui(written: &Written) -> i32 {
-    let _plan: &PathBuf = &written.plan;
-    crate::tui::run(written.experiments.clone()).await
+    let options = crate::tui::TuiOptions {
+        folder: written.experiments.clone(),
+        ..Default::default()
+    };
+    crate::tui::run_gameday(written.plan.clone(), options).await
 }
 
 /// `explicit` when given (it must be free), else `preferred` when free, else any free port of

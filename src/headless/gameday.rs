@@ -193,7 +193,13 @@ pub fn note_stamped(
                         });
                     (Some(s.runs.len()), clock, c.activity.clone())
                 }
-                (None, _) => (s.runs.len().checked_sub(1), None, None),
+                // The run ended while the note was written: it goes with that run, at its moment.
+                (None, Some(stamp)) => (
+                    s.runs.len().checked_sub(1),
+                    Some(stamp.clock),
+                    stamp.activity,
+                ),
+                (None, None) => (s.runs.len().checked_sub(1), None, None),
             };
             s.observations.push(Observation {
                 run,

@@ -2,6 +2,7 @@
 //! the event loop must do outside (start a run, send a control, quit) comes out as an [`Effect`].
 
 use super::catalog::Entry;
+use super::gameday::Moment;
 use super::gameday::{Choice, Editor, GamedayView, Picker};
 use super::keys::Context;
 use super::theme::Theme;
@@ -90,6 +91,8 @@ pub enum Effect {
         tag: Tag,
         text: String,
         action: Option<(String, String)>,
+        /// The moment the note is about: the run clock and activity when the editor opened.
+        moment: Option<Moment>,
     },
     /// The editor was cancelled: its draft goes.
     DiscardDraft,

@@ -83,6 +83,9 @@ pub enum Field {
 #[derive(Debug, Clone)]
 pub struct Editor {
     pub purpose: Purpose,
+    /// A note's moment: the run clock and the activity in progress when the editor opened
+    /// (what was seen then), kept however long the typing takes. `None` between runs.
+    pub moment: Option<Moment>,
     pub tag: Tag,
     pub text: TextArea<'static>,
     /// An action item's owner and due date (`YYYY-MM-DD`).
@@ -115,6 +118,7 @@ impl Editor {
         };
         Editor {
             purpose,
+            moment: None,
             tag: Tag::Observation,
             text: area("", placeholder),
             owner: area(owner, "who"),
@@ -196,12 +200,14 @@ impl Editor {
                     tag: self.tag,
                     text,
                     action: Some((owner, due)),
+                    moment: self.moment.clone(),
                 }
             }
             Purpose::Note => Effect::SaveNote {
                 tag: self.tag,
                 text,
                 action: None,
+                moment: self.moment.clone(),
             },
             Purpose::Prediction(experiment) => Effect::Predict {
                 experiment: experiment.clone(),
@@ -240,7 +246,28 @@ pub struct Picker {
     pub problems: Vec<String>,
 }
 
+/// A point of a run: its clock and the activity then in progress.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moment {
+    pub clock: std::time::Duration,
+    pub activity: Option<String>,
+}
+
 impl App {
+    /// Fixes an open note editor's moment to `now` on the live run's clock, once: called by
+    /// the event loop right after the key that opened it.
+    pub fn fix_note_moment(&mut self, now: std::time::Instant) {
+        let run = self.run.as_ref().filter(|r| r.live());
+        if let (Some(editor), Some(run)) = (self.editor.as_mut(), run) {
+            if editor.purpose == Purpose::Note && editor.moment.is_none() {
+                editor.moment = Some(Moment {
+                    clock: run.elapsed(now),
+                    activity: run.current_activity().map(str::to_string),
+                });
+            }
+        }
+    }
+
     /// Opens an editor for `purpose`, with its draft when one was left.
     pub fn open_editor(&mut self, purpose: Purpose) {
         let Some(gd) = self.gameday.as_mut() else {

@@ -3,7 +3,7 @@
 //! experiment recorded in the session exactly as `chaosdeck gameday run` records it.
 
 use super::app::{App, Effect, Popup};
-use super::gameday::{Choice, GamedayView, Picker};
+use super::gameday::{Choice, GamedayView, Moment, Picker};
 use super::timeline::NoteRow;
 use crate::engine::{self, Control, Event, Prepared, RunOptions, RunReport};
 use crate::gameday::runs::{self, SessionRun};
@@ -100,7 +100,12 @@ pub fn apply(app: &mut App, effect: &Effect, now: Instant) -> bool {
                 .map_err(|e| e.to_string())?;
             gd::predict(&v.store, &v.session.id, experiment, &v.who, text)
         }),
-        Effect::SaveNote { tag, text, action } => save_note(app, *tag, text, action, now),
+        Effect::SaveNote {
+            tag,
+            text,
+            action,
+            moment,
+        } => save_note(app, *tag, text, action, moment.clone(), now),
         Effect::DiscardDraft => with_session(app, |v| {
             v.store
                 .clear_draft(&v.session.id)
@@ -144,13 +149,22 @@ fn save_note(
     tag: crate::gameday::Tag,
     text: &str,
     action: &Option<(String, String)>,
+    moment: Option<Moment>,
     now: Instant,
 ) -> Result<(), String> {
+    // The moment the editor opened, else now when a run is live.
     let live = app.run.as_ref().filter(|r| r.live());
-    let stamp = live.map(|r| Stamp {
-        clock: r.elapsed(now).as_secs_f64(),
-        activity: r.current_activity().map(str::to_string),
-    });
+    let stamp = moment
+        .map(|m| Stamp {
+            clock: m.clock.as_secs_f64(),
+            activity: m.activity,
+        })
+        .or_else(|| {
+            live.map(|r| Stamp {
+                clock: r.elapsed(now).as_secs_f64(),
+                activity: r.current_activity().map(str::to_string),
+            })
+        });
     let who = app
         .gameday
         .as_ref()

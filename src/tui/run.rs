@@ -189,6 +189,7 @@ async fn event_loop(
                 Some(Ok(TermEvent::Key(key))) if key.kind != KeyEventKind::Release => {
                     if let Some(action) = keys::action_for(key, &app.contexts()) {
                         let effect = app.update(action);
+                        app.fix_note_moment(Instant::now());
                         quit = apply(&mut app, effect, &mut live, data.as_deref());
                     }
                     if let Some(files) = app.reload.take() {

@@ -110,7 +110,15 @@ fn header(app: &App, editor: &Editor, width: usize, now: Instant) -> Vec<Line<'s
             } else {
                 Line::from(text::fit(&format!("tag: [{}]", editor.tag.as_str()), width))
             };
+            let fixed = editor.moment.as_ref().map(|m| {
+                format!(
+                    "at {} on the run clock, during {}",
+                    text::duration(m.clock),
+                    m.activity.as_deref().unwrap_or("the start of the run")
+                )
+            });
             let stamp = match app.run.as_ref().filter(|r| r.live()) {
+                _ if fixed.is_some() => fixed.unwrap_or_default(),
                 Some(run) => format!(
                     "at {} on the run clock, during {}",
                     text::duration(run.elapsed(now)),
