@@ -546,6 +546,7 @@ fn main() -> ExitCode {
                     plan: None,
                     date,
                     who,
+                    health: None,
                 };
                 chaosdeck::tui::run_gameday(plan, options).await
             }

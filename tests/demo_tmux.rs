@@ -60,10 +60,13 @@ fn labelled(project: &str) -> Vec<String> {
 
 impl DemoPane {
     /// The pane runs: terminal settings, `chaosdeck demo`, its exit code, terminal settings.
-    fn start() -> DemoPane {
+    fn start(extra: &str) -> DemoPane {
         let id = std::process::id();
         let project = format!("cdt{id}");
-        let dir = std::env::temp_dir().join(format!("chaosdeck-demo-tmux-{id}"));
+        let dir = std::env::temp_dir().join(format!(
+            "chaosdeck-demo-tmux-{id}{}",
+            extra.replace(' ', "")
+        ));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("home")).unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -75,7 +78,7 @@ impl DemoPane {
             "cd {d}/home\n\
              stty -g > {d}/stty-before\n\
              HOME={d}/home XDG_DATA_HOME={d}/data XDG_CONFIG_HOME={d}/config \
-             '{bin}' demo --project {project} --api-port {port} 2> {d}/stderr\n\
+             '{bin}' demo --project {project} --api-port {port} {extra} 2> {d}/stderr\n\
              echo $? > {d}/exit.tmp && mv {d}/exit.tmp {d}/exit\n\
              stty -g > {d}/stty-after\n\
              exec sleep 3600\n",
@@ -83,7 +86,7 @@ impl DemoPane {
         );
         std::fs::write(dir.join("pane.sh"), script).unwrap();
         let tmux = Tmux::start(
-            format!("chaosdeck-demo-e2e-{id}"),
+            format!("chaosdeck-demo-e2e-{id}{}", extra.replace(' ', "")),
             &format!("sh {d}/pane.sh"),
             120,
             40,
@@ -287,11 +290,56 @@ fn a_database_failure_run_in_the_demo_seen_in_tmux() {
         docker_answers(),
         "the docker demo needs a Docker engine (.ci/run starts one)"
     );
-    let demo = DemoPane::start();
+    let demo = DemoPane::start("");
     demo.wait_for_the_tui();
     demo.tick_the_checklist();
     demo.start_database_failure();
     let during = demo.see_the_database_stop_and_come_back();
     demo.export_the_notes(&during);
     demo.quit_and_find_nothing_left();
+}
+
+/// Without Docker the demo's processes stand in the health panel: the database process exits
+/// during the fault (a closed port, an exit code) and runs again after the rollback.
+#[test]
+fn the_loopback_demo_shows_its_processes_in_the_health_panel() {
+    if tmux::no_tmux() {
+        return;
+    }
+    let demo = DemoPane::start("--no-docker");
+    demo.wait_for_the_tui();
+    demo.tick_the_checklist();
+    let row = |s: &str| {
+        s.lines()
+            .find(|l| l.contains("database ") && (l.contains("running") || l.contains("exited")))
+            .map(str::to_string)
+    };
+    demo.tmux()
+        .wait_within("the database process running, with its memory", STEP, |s| {
+            row(s).is_some_and(|r| r.contains("running") && r.contains("MiB"))
+        });
+    demo.tmux().keys(&["s"]);
+    demo.tmux()
+        .wait_within("the plan", STEP, |s| s.contains("t start stepping"));
+    demo.tmux().keys(&["y"]);
+    demo.tmux()
+        .wait_within("the database process exited", STEP, |s| {
+            row(s).is_some_and(|r| r.contains("exited"))
+        });
+    let s = demo.tmux().wait_within("the run's end", STEP, |s| {
+        s.contains("PASSED") || s.contains("FAILED")
+    });
+    assert!(s.contains("PASSED"), "{s}");
+    demo.tmux()
+        .wait_within("the database process running again", STEP, |s| {
+            row(s).is_some_and(|r| r.contains("running"))
+        });
+    demo.tmux().keys(&["q"]);
+    let start = Instant::now();
+    while !demo.dir.join("exit").exists() {
+        assert!(start.elapsed() < STEP, "the demo did not quit");
+        std::thread::sleep(Duration::from_millis(150));
+    }
+    assert_eq!(demo.read("exit").trim(), "0", "{}", demo.read("stderr"));
+    assert_eq!(demo.read("stty-before"), demo.read("stty-after"));
 }

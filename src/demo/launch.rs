@@ -8,6 +8,7 @@ use super::embedded::{self, Flavour, Written};
 use super::record::{self, Record};
 use super::stack::{self, Names};
 use super::supervisor::{Addresses, Supervisor};
+use crate::docker::snapshot::Snapshot;
 use bollard::Docker;
 use clap::Args;
 use futures_util::FutureExt;
@@ -16,6 +17,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::signal::unix::{signal, Signal, SignalKind};
+use tokio::sync::watch;
 
 /// How long the Docker engine has to answer before the demo runs on loopback instead.
 const DOCKER_PROBE: Duration = Duration::from_secs(5);
@@ -254,7 +256,12 @@ impl Session<'_> {
             println!("chaosdeck demo: {name}: stopping");
             0
         } else {
-            let tui = open_tui(&written);
+            // Loopback processes are shown by the supervisor; containers by the Docker engine.
+            let health = match &system {
+                System::Processes(supervisor) => Some(supervisor.health()),
+                _ => None,
+            };
+            let tui = open_tui(&written, health);
             tokio::pin!(tui);
             loop {
                 tokio::select! {
@@ -347,9 +354,10 @@ impl Session<'_> {
 }
 
 /// Opens the TUI in GameDay mode on the demo's plan: today's session of it, started or resumed.
-async fn open_tui(written: &Written) -> i32 {
+async fn open_tui(written: &Written, health: Option<watch::Receiver<Snapshot>>) -> i32 {
     let options = crate::tui::TuiOptions {
         folder: written.experiments.clone(),
+        health,
         ..Default::default()
     };
     crate::tui::run_gameday(written.plan.clone(), options).await

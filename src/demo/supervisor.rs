@@ -3,6 +3,10 @@
 //! `PR_SET_PDEATHSIG`), and a small control API on loopback through which experiments stop and
 //! start them for real: a stopped database is a process that has exited and a closed port.
 //!
+//! The TUI's health panel shows the three processes as it shows containers (state, exit code,
+//! memory), from a snapshot the supervisor publishes on every start and stop and on a look at
+//! the processes every [`HEALTH_EVERY`] (a process can also end by itself).
+//!
 //! `GET /services`, `GET /services/{name}` (`{name, running, pid, address, exit}`),
 //! `POST /services/{name}/stop[?signal=SIGKILL]` and `POST /services/{name}/start` (both answer
 //! with the new state once it holds).
@@ -24,6 +28,12 @@ use std::process::Stdio;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::process::{Child, Command};
+use tokio::sync::watch;
+
+use crate::docker::snapshot::{ContainerStatus, Engine, Health, Snapshot, State};
+
+/// How often the processes are looked at for the health panel.
+pub const HEALTH_EVERY: Duration = Duration::from_secs(2);
 
 /// How long a service has to answer after it was started.
 const READY_WITHIN: Duration = Duration::from_secs(10);
@@ -46,6 +56,8 @@ struct Service {
     child: Option<Child>,
     /// How the last run of the process ended, once it has.
     exit: Option<String>,
+    /// Its exit code as a shell tells it (128 + N for signal N).
+    exit_code: Option<i64>,
 }
 
 struct Shared {
@@ -53,12 +65,14 @@ struct Shared {
     logs: PathBuf,
     services: tokio::sync::Mutex<BTreeMap<&'static str, Service>>,
     record: Arc<Mutex<Record>>,
+    health: watch::Sender<Snapshot>,
 }
 
 /// The running loopback demo.
 pub struct Supervisor {
     shared: Arc<Shared>,
     control: Option<Running>,
+    looker: tokio::task::JoinHandle<()>,
     pub addresses: Addresses,
 }
 
@@ -93,18 +107,31 @@ impl Supervisor {
                 extra,
                 child: None,
                 exit: None,
+                exit_code: None,
             };
             services.insert(role, service);
         }
+        let (health, _) = watch::channel(Snapshot::empty(Engine::Connecting {
+            address: LOOPBACK.to_string(),
+        }));
         let shared = Arc::new(Shared {
             exe,
             logs,
             services: tokio::sync::Mutex::new(services),
             record,
+            health,
         });
         for role in ["database", "cache", "api"] {
             shared.start(role).await?;
         }
+        let watched = shared.clone();
+        let looker = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HEALTH_EVERY).await;
+                let mut services = watched.services.lock().await;
+                watched.publish(&mut services);
+            }
+        });
         let state = shared.clone();
         let control = spawn_listener(&addresses.control, move |stream, stop| {
             let state = state.clone();
@@ -131,12 +158,19 @@ impl Supervisor {
         Ok(Supervisor {
             shared,
             control: Some(control),
+            looker,
             addresses,
         })
     }
 
+    /// The processes as the health panel shows them, updated on every change.
+    pub fn health(&self) -> watch::Receiver<Snapshot> {
+        self.shared.health.subscribe()
+    }
+
     /// Stops the control API and every service (SIGTERM, then SIGKILL after a grace period).
     pub async fn shutdown(mut self) {
+        self.looker.abort();
         if let Some(control) = self.control.take() {
             control.stop().await;
         }
@@ -198,8 +232,49 @@ impl Shared {
         })?;
         service.child = Some(child);
         service.exit = None;
-        self.wait_ready(role, service, &log_path).await?;
-        Ok(state(role, service))
+        service.exit_code = None;
+        let ready = self.wait_ready(role, service, &log_path).await;
+        let now = state(role, service);
+        self.publish(&mut services);
+        ready.map(|()| now)
+    }
+
+    /// Publishes the processes as containers of the health panel, when a reader would see a
+    /// difference.
+    fn publish(&self, services: &mut BTreeMap<&'static str, Service>) {
+        let mut rows = Vec::new();
+        for (role, service) in services.iter_mut() {
+            let alive = running(service);
+            let pid = service.child.as_ref().and_then(Child::id);
+            rows.push(ContainerStatus {
+                id: role.to_string(),
+                short_id: pid.map_or_else(|| "-".to_string(), |p| p.to_string()),
+                name: role.to_string(),
+                service: Some(role.to_string()),
+                project: None,
+                state: if alive { State::Running } else { State::Exited },
+                health: Health::None,
+                restart_count: 0,
+                exit_code: if alive { None } else { service.exit_code },
+                oom_killed: false,
+                cpu_percent: None,
+                memory_bytes: pid.and_then(resident_bytes),
+            });
+        }
+        let next = Snapshot {
+            engine: Engine::Connected {
+                address: LOOPBACK.to_string(),
+                api_version: String::new(),
+            },
+            containers: rows,
+        };
+        self.health.send_if_modified(|current| {
+            let differs = current.looks_different(&next);
+            if differs {
+                *current = next;
+            }
+            differs
+        });
     }
 
     async fn wait_ready(
@@ -261,12 +336,15 @@ impl Shared {
                     child.wait().await
                 }
             };
+            service.exit_code = status.as_ref().ok().and_then(shell_code);
             service.exit = Some(status.map_or_else(|e| e.to_string(), |s| s.to_string()));
             if let Some(pid) = pid {
                 self.note(|s| s.processes.retain(|p| p.pid != pid))?;
             }
         }
-        Ok(state(role, service))
+        let now = state(role, service);
+        self.publish(&mut services);
+        Ok(now)
     }
 
     /// Writes a change to the record of what the demo started.
@@ -365,6 +443,7 @@ fn running(service: &mut Service) -> bool {
     match child.try_wait() {
         Ok(None) => true,
         Ok(Some(status)) => {
+            service.exit_code = shell_code(&status);
             service.exit = Some(status.to_string());
             service.child = None;
             false
@@ -381,6 +460,27 @@ fn state(role: &str, service: &Service) -> Value {
         "address": service.address,
         "exit": service.exit,
     })
+}
+
+/// What the health panel's engine line names in loopback mode.
+const LOOPBACK: &str = "loopback processes (chaosdeck demo)";
+
+/// An exit status as a shell tells it: the code, or 128 + the signal.
+fn shell_code(status: &std::process::ExitStatus) -> Option<i64> {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .map(i64::from)
+        .or_else(|| status.signal().map(|s| 128 + i64::from(s)))
+}
+
+/// A process's resident memory, from /proc.
+fn resident_bytes(pid: u32) -> Option<u64> {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * u64::try_from(page).ok()?)
 }
 
 /// The last non-empty line of a log file (what a service said before it exited).

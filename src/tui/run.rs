@@ -9,6 +9,7 @@ use super::terminal::Guard;
 use super::theme::Theme;
 use super::timeline::RunState;
 use super::{keys, view};
+use crate::docker::snapshot::Snapshot;
 use crate::docker::watcher::{Focus, Watcher};
 use crate::engine::{self, ledger, Control, Event, Prepared, RunOptions, RunReport, StepMode};
 use crate::headless::owed::{self, owed_runs, prepare_recovery};
@@ -70,6 +71,9 @@ pub struct TuiOptions {
     pub date: Option<String>,
     /// Who ticks and writes (default the plan's facilitator, else `$USER`).
     pub who: Option<String>,
+    /// Where the health panel's snapshots come from instead of the Docker engine (the loopback
+    /// demo publishes its processes this way).
+    pub health: Option<tokio::sync::watch::Receiver<Snapshot>>,
 }
 
 /// Opens the TUI on the experiments of `folder`; returns the exit code.
@@ -118,6 +122,7 @@ pub async fn run_with(options: TuiOptions) -> i32 {
         None => None,
     };
     let folder = options.folder;
+    let health = options.health;
     let mut guard = match Guard::enter() {
         Ok(g) => g,
         Err(e) => {
@@ -125,7 +130,7 @@ pub async fn run_with(options: TuiOptions) -> i32 {
             return 1;
         }
     };
-    let outcome = event_loop(&mut guard, folder, session).await;
+    let outcome = event_loop(&mut guard, folder, session, health).await;
     drop(guard);
     match outcome {
         Ok(()) => 0,
@@ -140,6 +145,7 @@ async fn event_loop(
     guard: &mut Guard,
     folder: PathBuf,
     session: Option<(super::gameday::GamedayView, Vec<PathBuf>)>,
+    health: Option<tokio::sync::watch::Receiver<Snapshot>>,
 ) -> std::io::Result<()> {
     let data = ledger::data_dir();
     let journals = data.as_ref().map(|d| d.join("journals"));
@@ -156,8 +162,15 @@ async fn event_loop(
         None => spawn_catalog(folder, journals.clone()),
     };
     let mut draft_due: Option<Instant> = None;
-    let watcher = Watcher::spawn();
-    let mut snapshots = watcher.subscribe();
+    // The Docker engine's containers, unless someone else publishes what the panel shows.
+    let (watcher, mut snapshots) = match health {
+        Some(given) => (None, given),
+        None => {
+            let watcher = Watcher::spawn();
+            let snapshots = watcher.subscribe();
+            (Some(watcher), snapshots)
+        }
+    };
     app.containers = snapshots.borrow_and_update().clone();
     let mut input = EventStream::new();
     let mut sigterm = signal(SignalKind::terminate())?;
@@ -171,7 +184,9 @@ async fn event_loop(
     while !quit {
         if dirty && (urgent || last_draw.is_none_or(|t| t.elapsed() >= FRAME)) {
             // The experiment's targets stream their stats; the other containers are sampled.
-            watcher.set_focus(Focus::Only(app.targets()));
+            if let Some(watcher) = &watcher {
+                watcher.set_focus(Focus::Only(app.targets()));
+            }
             let now = Instant::now();
             guard.terminal.draw(|f| view::draw(f, &app, now))?;
             last_draw = Some(now);
