@@ -640,3 +640,54 @@ async fn recovery_check_records_when_the_steady_state_came_back() {
     assert_eq!(d.journal["chaosdeck"]["recovery"]["recovered"], false);
     assert!(!d.report.verdict.passed);
 }
+
+/// A rollback's own pause (waiting for what it restarted) plays after an abort, and a second
+/// abort does not cut it short: the next rollback starts only once it has been waited.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_rollbacks_pause_is_waited_after_an_abort() {
+    let yaml = r#"title: rollback pauses
+description: the method's pause is cut by the abort, the rollback's is not
+method:
+  - type: action
+    name: fault
+    provider: {type: process, path: "true"}
+    pauses: {after: 300}
+rollbacks:
+  - type: action
+    name: restart
+    provider: {type: process, path: "true"}
+    pauses: {after: 1}
+  - type: action
+    name: check
+    provider: {type: process, path: "true"}
+"#;
+    let mut aborts = 0;
+    let d = drive(yaml, RunOptions::default(), |e| match e {
+        Event::Countdown { .. } if aborts < 2 => {
+            aborts += 1;
+            vec![Control::Abort]
+        }
+        _ => vec![],
+    })
+    .await;
+    assert_eq!(
+        aborts, 2,
+        "aborted in the method's pause and again in the rollback's"
+    );
+    let at = |name: &str| {
+        d.events
+            .iter()
+            .find(|(_, e)| started(e, name))
+            .map(|(t, _)| *t)
+            .unwrap_or_else(|| panic!("{name} never started"))
+    };
+    let waited = at("check") - at("restart");
+    assert!(
+        waited >= Duration::from_millis(950),
+        "the rollback's pause was cut short: {waited:?}"
+    );
+    let rollbacks = d.journal["rollbacks"].as_array().unwrap();
+    assert_eq!(rollbacks.len(), 2, "{rollbacks:?}");
+    assert!(rollbacks.iter().all(|r| r["status"] == "succeeded"));
+    assert_eq!(d.journal["status"], "interrupted");
+}

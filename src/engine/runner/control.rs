@@ -106,8 +106,11 @@ impl Runner {
     }
 
     /// Waits an activity's `pauses.before` or `pauses.after`; a hold freezes the countdown.
+    /// A rollback's pauses are part of undoing the fault (waiting for a restarted service, say),
+    /// so they play after an abort too, and a second abort does not cut them short.
     pub(super) async fn pause(&mut self, aref: &ActivityRef, activity: &Value, when: &'static str) {
-        if self.skip_pauses(activity) || self.stopped() {
+        let rollback = aref.phase == crate::engine::Phase::Rollbacks;
+        if self.skip_pauses(activity) || (self.stopped() && !rollback) {
             return;
         }
         let raw = activity.get("pauses").and_then(|p| p.get(when));
@@ -130,7 +133,7 @@ impl Runner {
                 _ = tokio::time::sleep_until(until) => return,
                 c = self.next_control() => {
                     let left = until.saturating_duration_since(tokio::time::Instant::now());
-                    if self.take_control(c) { return; }
+                    if self.take_control(c) && !rollback { return; }
                     remaining = left;
                     if self.paused {
                         self.emit(Event::CountdownFrozen { remaining });
