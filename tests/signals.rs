@@ -175,6 +175,25 @@ fn sigusr2_leaves_rollbacks_owed_and_recover_plays_them() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("No run owes rollbacks"));
 }
 
+/// A recovery whose rollback fails says so and exits 1 (the system may not be restored), though
+/// the record goes: the rollback was played.
+#[test]
+fn recover_exits_1_when_an_owed_rollback_fails() {
+    let dir = tempdir();
+    let mut child = start(&dir);
+    in_flight(&dir);
+    send(&child, libc::SIGUSR2);
+    wait_exit(&mut child, Duration::from_secs(5));
+    // `touch undone` follows the link into a folder that does not exist: the rollback fails.
+    std::os::unix::fs::symlink(dir.join("missing/undone"), dir.join("undone")).unwrap();
+    let out = recover_all(&dir);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("1 of them failed"), "{said}");
+    let again = recover_all(&dir);
+    assert!(String::from_utf8_lossy(&again.stderr).contains("No run owes rollbacks"));
+}
+
 /// `kill -9` mid-method: the journal on disk is valid JSON holding every finished entry, and
 /// `recover` plays the owed rollbacks.
 #[test]

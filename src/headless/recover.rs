@@ -81,7 +81,7 @@ fn confirm(l: &Ledger) -> bool {
     matches!(answer.trim(), "y" | "Y" | "yes")
 }
 
-/// Plays one run's owed rollbacks; true when all of them played.
+/// Plays one run's owed rollbacks; true when all of them played and succeeded.
 async fn play(
     l: Ledger,
     data: &std::path::Path,
@@ -110,11 +110,27 @@ async fn play(
     let report = engine::run(recovery.prepared, recovery.options, control_rx, event_tx).await;
     let _ = printer.await;
     let (played, expected) = owed::played(&recovery.ledger, &report);
+    let failed = report.journal["rollbacks"].as_array().map_or(0, |r| {
+        r.iter()
+            .filter(|e| {
+                // Failed, or (as the verdict counts it) a process that exited non-zero.
+                let process = e["activity"]["provider"]["type"] == "process";
+                let nonzero = e["output"]["status"].as_i64().is_some_and(|c| c != 0);
+                e.get("status").is_some_and(|s| s != "succeeded") || (process && nonzero)
+            })
+            .count()
+    });
+    let failures = match failed {
+        0 => String::new(),
+        n => format!(", {n} of them failed (the system may not be restored: check it)"),
+    };
     let _ = writeln!(
         err,
-        "{}: {played} of {expected} owed rollbacks played; journal {}",
+        "{}: {played} of {expected} owed rollbacks played{failures}; journal {}",
         recovery.ledger.owed.id,
         recovery.journal_path.display()
     );
-    owed::settle(recovery.ledger, &report)
+    // A rollback that played and failed is not owed any more (playing it again would fail the
+    // same way), but the exit code says the recovery did not succeed.
+    owed::settle(recovery.ledger, &report) && failed == 0
 }
