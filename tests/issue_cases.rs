@@ -261,3 +261,28 @@ async fn unknown_keys_are_warned_about() {
         "{all:?}"
     );
 }
+
+/// A journal path whose folder does not exist is refused before anything runs: the action that
+/// would have left its mark never runs, and the exit code says so.
+#[test]
+fn a_journal_path_in_a_missing_folder_is_refused_before_the_run() {
+    let dir = tempdir();
+    let yaml = format!(
+        "title: t\ndescription: d\nmethod:\n  - type: action\n    name: mark\n    \
+         provider: {{type: process, path: touch, arguments: [\"{}/ran\"]}}\n",
+        dir.display()
+    );
+    std::fs::write(dir.join("e.yaml"), yaml).unwrap();
+    let out = common::chaosdeck(
+        &dir,
+        &["run", "e.yaml", "--journal-path", "no-such-folder/j.json"],
+        &[("XDG_DATA_HOME", dir.join("data").to_str().unwrap())],
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("no-such-folder") && said.contains("nothing was run"),
+        "{said}"
+    );
+    assert!(!dir.join("ran").exists(), "the action ran");
+}

@@ -35,6 +35,8 @@ pub fn print_findings(findings: &Findings, out: &mut impl Write) {
 pub async fn run(req: RunRequest) -> i32 {
     let mut err = std::io::stderr();
     match execute(&req, &mut err).await {
+        // A run whose journal was lost is not a success, whatever its verdict.
+        Ok(report) if report.journal_error.is_some() => 1,
         Ok(report) => {
             if req.ctk_exit_code {
                 report.ctk_exit_code()
@@ -98,6 +100,22 @@ async fn execute_with(
             return Err(());
         }
     };
+    // The journal's folder must exist before anything runs: a run whose record is lost
+    // cannot be looked at afterwards.
+    let folder = req
+        .journal_path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !folder.is_dir() {
+        let _ = writeln!(
+            err,
+            "error: --journal-path {}: the folder {} does not exist — nothing was run",
+            req.journal_path.display(),
+            folder.display()
+        );
+        return Err(());
+    }
     options.journal_path = Some(req.journal_path.clone());
     options.step = req.step;
     options.ledger_dir = ledger::data_dir().map(|d| ledger::ledger_dir(&d));
