@@ -319,6 +319,11 @@ async fn gameday(action: GamedayCommand, settings: Option<PathBuf>) -> i32 {
     };
     let done = |r: Result<(), String>| match r {
         Ok(()) => 0,
+        // Some messages (a plan's errors, one per line) say "error:" already.
+        Err(e) if e.starts_with("error:") => {
+            eprintln!("{e}");
+            1
+        }
         Err(e) => {
             eprintln!("error: {e}");
             1

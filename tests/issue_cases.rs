@@ -286,3 +286,45 @@ fn a_journal_path_in_a_missing_folder_is_refused_before_the_run() {
     );
     assert!(!dir.join("ran").exists(), "the action ran");
 }
+
+/// Dates on the command line are checked: a session date or a due date that is no calendar day
+/// is refused, once, with "error:" said once.
+#[test]
+fn gameday_dates_must_be_calendar_days() {
+    let dir = tempdir();
+    let data = dir.join("data");
+    let env = [("XDG_DATA_HOME", data.to_str().unwrap())];
+    let plan = concat!(env!("CARGO_MANIFEST_DIR"), "/gamedays/monthly.yaml");
+    let out = common::chaosdeck(
+        &dir,
+        &["gameday", "start", plan, "--date", "2026-13-45"],
+        &env,
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.starts_with("error: --date '2026-13-45' is not a date"),
+        "{said}"
+    );
+    let out = common::chaosdeck(
+        &dir,
+        &["gameday", "start", plan, "--date", "2026-12-04"],
+        &env,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let id = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let args = [
+        "gameday", "action", &id, "--owner", "cy", "--due", "tomorrow", "page",
+    ];
+    let out = common::chaosdeck(&dir, &args, &env);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("'tomorrow' is not a date") && !said.contains("error: error:"));
+    let out = common::chaosdeck(&dir, &["gameday", "start", "no-such-plan.yaml"], &env);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(!said.contains("error: error:"), "{said}");
+}

@@ -20,6 +20,13 @@ fn now() -> String {
     crate::engine::journal::timestamp(Utc::now())
 }
 
+/// A calendar date written `YYYY-MM-DD`, or an error naming `what`.
+fn check_date(what: &str, text: &str) -> Result<(), String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|_| ())
+        .map_err(|_| format!("{what} '{text}' is not a date: write it as YYYY-MM-DD"))
+}
+
 /// Starts a session of a plan for a date, or resumes the one that exists.
 pub fn start(
     store: &Store,
@@ -27,6 +34,9 @@ pub fn start(
     date: Option<String>,
     facilitator: Option<String>,
 ) -> Result<Session, String> {
+    if let Some(d) = &date {
+        check_date("--date", d)?;
+    }
     let loaded = load_plan(plan_path)?;
     let date = date.unwrap_or_else(|| Local::now().format("%Y-%m-%d").to_string());
     let stem = plan_path
@@ -238,6 +248,7 @@ pub fn action(
     issue: bool,
     text: &str,
 ) -> Result<(), String> {
+    check_date("the due date", due)?;
     store
         .update(id, |s| {
             s.action_items.push(ActionItem {
