@@ -19,7 +19,10 @@ scripts/build-images.sh busybox >/dev/null
 work=$(mktemp -d)
 mkdir -p "$work/experiments" "$work/data"
 cleanup() {
+  # A killed server leaves its socket file behind: ask where it is first.
+  socket_path=$(tmux -L "$socket" display-message -p '#{socket_path}' 2>/dev/null || true)
   tmux -L "$socket" kill-server 2>/dev/null || true
+  [ -n "$socket_path" ] && rm -f "$socket_path"
   docker ps -aq --filter "name=^/$prefix-" | xargs -r docker rm -f >/dev/null
   rm -rf "$work"
 }
