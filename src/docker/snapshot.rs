@@ -125,6 +125,17 @@ impl Snapshot {
 }
 
 impl ContainerStatus {
+    /// Whether an experiment's target names this container: its name, its Compose service, or
+    /// `project/service` for a service of one project.
+    pub fn is_target(&self, target: &str) -> bool {
+        match target.split_once('/') {
+            Some((project, service)) => {
+                self.project.as_deref() == Some(project) && self.service.as_deref() == Some(service)
+            }
+            None => target == self.name || self.service.as_deref() == Some(target),
+        }
+    }
+
     /// Whether a reader would see a difference: any field other than CPU and memory changed, or
     /// CPU moved by [`CPU_VISIBLE_CHANGE`] or memory by [`MEMORY_VISIBLE_CHANGE`], or a figure
     /// appeared or vanished.
@@ -289,6 +300,33 @@ mod tests {
             cpu_percent: cpu,
             memory_bytes: memory,
         }
+    }
+
+    #[test]
+    fn a_service_target_of_one_project_leaves_other_projects_alone() {
+        let row = |name: &str, project: &str| ContainerStatus {
+            id: format!("{name}-id"),
+            short_id: name.to_string(),
+            name: name.to_string(),
+            service: Some("database".into()),
+            project: Some(project.into()),
+            state: State::Running,
+            health: Health::None,
+            restart_count: 0,
+            exit_code: None,
+            oom_killed: false,
+            cpu_percent: None,
+            memory_bytes: None,
+        };
+        let (ours, theirs) = (
+            row("chaosdeck-database-1", "chaosdeck"),
+            row("shop-database-1", "shop"),
+        );
+        assert!(ours.is_target("chaosdeck/database"));
+        assert!(!theirs.is_target("chaosdeck/database"));
+        // Without a project, the service name (or the container's name) is enough.
+        assert!(ours.is_target("database") && theirs.is_target("database"));
+        assert!(theirs.is_target("shop-database-1") && !theirs.is_target("shop"));
     }
 
     #[test]

@@ -74,7 +74,7 @@ pub enum Focus {
     /// Every running container streams.
     #[default]
     All,
-    /// Only the containers with one of these names, or of one of these Compose services.
+    /// Only the containers these targets name (see [`ContainerStatus::is_target`]).
     Only(Vec<String>),
 }
 
@@ -82,9 +82,7 @@ impl Focus {
     fn includes(&self, status: &ContainerStatus) -> bool {
         match self {
             Focus::All => true,
-            Focus::Only(names) => names
-                .iter()
-                .any(|n| *n == status.name || status.service.as_deref() == Some(n.as_str())),
+            Focus::Only(names) => names.iter().any(|n| status.is_target(n)),
         }
     }
 }

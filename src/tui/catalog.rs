@@ -127,10 +127,17 @@ fn collect_targets(v: &Value, found: &mut Vec<String>) {
         Value::Object(map) => {
             if let Some(p) = map.get("provider") {
                 if p.get("type").and_then(Value::as_str) == Some("docker") {
-                    for key in ["container", "service"] {
-                        if let Some(name) = p.get(key).and_then(Value::as_str) {
-                            found.push(name.to_string());
+                    let text = |key: &str| p.get(key).and_then(Value::as_str);
+                    if let Some(name) = text("container") {
+                        found.push(name.to_string());
+                    }
+                    // A service of one Compose project is `project/service`.
+                    match (text("service"), text("project")) {
+                        (Some(service), Some(project)) => {
+                            found.push(format!("{project}/{service}"))
                         }
+                        (Some(service), None) => found.push(service.to_string()),
+                        _ => {}
                     }
                 }
             }
@@ -153,6 +160,10 @@ mod tests {
                           {"provider": {"type": "http", "container": "no"}}]
         });
         assert_eq!(targets(&doc), vec!["cache", "db"]);
+        let doc = serde_json::json!({
+            "method": [{"provider": {"type": "docker", "service": "database", "project": "shop"}}]
+        });
+        assert_eq!(targets(&doc), vec!["shop/database"]);
     }
 
     #[test]

@@ -53,9 +53,7 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
         .containers
         .iter()
         .map(|c| {
-            let aimed = targets
-                .iter()
-                .any(|n| n == &c.name || c.service.as_deref() == Some(n.as_str()));
+            let aimed = targets.iter().any(|n| c.is_target(n));
             (c, aimed)
         })
         .collect();
