@@ -390,3 +390,39 @@ rollbacks:
         "the sleep that ignores SIGTERM was left behind"
     );
 }
+
+/// An action's entry is in the journal before its `pauses.after` begins: `kill -9` during that
+/// pause (the fault injected, the run waiting for its effect) still finds it on disk.
+#[test]
+fn kill_9_during_a_pause_after_keeps_the_finished_action() {
+    let dir = tempdir();
+    let yaml = format!(
+        "title: pause\ndescription: d\nmethod:\n  - type: action\n    name: fault\n    \
+         provider: {{type: process, path: sh, arguments: [\"-c\", \"echo injected; touch {0}/done\"]}}\n    \
+         pauses: {{after: 300}}\n",
+        dir.display()
+    );
+    std::fs::write(dir.join("e.yaml"), yaml).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_chaosdeck"))
+        .args(["run", "e.yaml"])
+        .current_dir(&dir)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(10);
+    while !dir.join("done").exists() {
+        assert!(Instant::now() < until, "the action never ran");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // Past the action, into its pause.
+    std::thread::sleep(Duration::from_millis(500));
+    send(&child, libc::SIGKILL);
+    let _ = child.wait();
+    let j = journal(&dir);
+    let run = j["run"].as_array().unwrap();
+    assert_eq!(run.len(), 1, "the fault's entry is on disk: {j}");
+    assert_eq!(run[0]["status"], "succeeded");
+    assert_eq!(run[0]["output"]["stdout"], "injected\n");
+}

@@ -65,6 +65,7 @@ impl Runner {
             let (entry, unexpected) = self.run_one(&aref, &activity, None).await;
             self.journal.run.push(entry);
             self.persist(false);
+            self.pause_after(&aref, &activity).await;
             if let Some(msg) = unexpected {
                 self.status = Some("aborted".into());
                 self.journal
@@ -94,8 +95,9 @@ impl Runner {
         self.persist(sync);
     }
 
-    /// Runs one activity in the foreground with its pauses; returns its entry and, for an
-    /// unexpected error, its message.
+    /// Runs one activity in the foreground with its `pauses.before`; returns its entry and, for
+    /// an unexpected error, its message. The caller records the entry, then calls
+    /// [`Self::pause_after`].
     pub(super) async fn run_one(
         &mut self,
         aref: &ActivityRef,
@@ -162,10 +164,15 @@ impl Runner {
         };
         let out = entry.output.clone();
         self.emit_finished(aref.clone(), status, began, out, None);
+        (entry, unexpected)
+    }
+
+    /// The `pauses.after` of an activity whose entry is in the journal already, so that a
+    /// `kill -9` during the pause still finds it there.
+    pub(super) async fn pause_after(&mut self, aref: &ActivityRef, activity: &Value) {
         if !self.stopped() || aref.phase == Phase::Rollbacks {
             self.pause(aref, activity, "after").await;
         }
-        (entry, unexpected)
     }
 
     pub(super) fn spawn_background(

@@ -112,6 +112,7 @@ impl Runner {
             let (entry, _) = self.run_one(&aref, activity, timeout).await;
             self.journal.rollbacks.push(entry);
             self.persist(false);
+            self.pause_after(&aref, activity).await;
         }
         self.emit(Event::PhaseFinished(Phase::Rollbacks));
     }
