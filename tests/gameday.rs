@@ -108,6 +108,24 @@ fn bad_plans_name_file_line_and_field() {
         err.contains("bad.yaml:4:") && err.contains("experiments[0].time_box"),
         "{err}"
     );
+
+    // A success rate to beat that cannot be beaten.
+    std::fs::write(&plan, "title: x\nexperiments:\n  - path: experiments/slow-fault.yaml\n    time_box: 5m\nchecklist:\n  before: [a]\ntargets:\n  success_rate_percent: 100\n").unwrap();
+    let out = cd(&dir, &["gameday", "start", "gamedays/bad.yaml"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.yaml:8:3: targets.success_rate_percent: 100 cannot be exceeded"),
+        "{err}"
+    );
+    assert!(!err.contains("error: error:"), "{err}");
+
+    // A plan that is not there is said to be missing, without a made-up position.
+    let out = cd(&dir, &["gameday", "start", "gamedays/none.yaml"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim(),
+        "error: gamedays/none.yaml: cannot read the plan: no such file"
+    );
 }
 
 /// The whole session: gate, override, prediction, a run with a note written during it, an

@@ -119,14 +119,25 @@ impl Default for Targets {
 }
 
 /// Why a plan cannot be used.
-#[derive(Debug, Clone, thiserror::Error, PartialEq)]
-#[error("{file}:{line}:{column}: {message}")]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PlanError {
     pub file: String,
     pub line: usize,
     pub column: usize,
     pub message: String,
 }
+
+/// `file:line:column: message`, or `file: message` for a file that could not be read (line 0).
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.line {
+            0 => write!(f, "{}: {}", self.file, self.message),
+            line => write!(f, "{}:{line}:{}: {}", self.file, self.column, self.message),
+        }
+    }
+}
+
+impl std::error::Error for PlanError {}
 
 /// A plan read from a file, with its experiments' paths resolved.
 #[derive(Debug, Clone)]
@@ -146,8 +157,18 @@ pub fn load(path: &Path) -> Result<LoadedPlan, Vec<PlanError>> {
         column,
         message,
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| vec![at(1, 1, format!("cannot read the plan: {e}"))])?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        let reason = match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            _ => e.to_string(),
+        };
+        vec![PlanError {
+            file: file.clone(),
+            line: 0,
+            column: 0,
+            message: format!("cannot read the plan: {reason}"),
+        }]
+    })?;
     let plan: Plan = serde_yaml::from_str(&text).map_err(|e| {
         let (line, column) = e
             .location()
@@ -192,6 +213,18 @@ pub fn load(path: &Path) -> Result<LoadedPlan, Vec<PlanError>> {
             ));
         }
         files.push(candidate);
+    }
+    let rate = plan.targets.success_rate_percent;
+    if !(0.0..100.0).contains(&rate) {
+        let (line, column) = locate(&text, "success_rate_percent");
+        errors.push(at(
+            line,
+            column,
+            format!(
+                "targets.success_rate_percent: {rate} cannot be exceeded; give the share of \
+                 passed runs to beat, from 0 to under 100 (e.g. 90)"
+            ),
+        ));
     }
     if plan.checklist.before.is_empty() {
         let (line, column) = locate(&text, "checklist");

@@ -17,7 +17,15 @@ impl Guard {
         install_panic_hook();
         terminal::enable_raw_mode()?;
         let mut out = std::io::stdout();
-        if let Err(e) = execute!(out, terminal::EnterAlternateScreen, cursor::Hide) {
+        // Cleared on entry: some terminals keep what an earlier program left on the alternate
+        // screen, and the first frame only writes the cells it draws.
+        let entered = execute!(
+            out,
+            terminal::EnterAlternateScreen,
+            terminal::Clear(terminal::ClearType::All),
+            cursor::Hide
+        );
+        if let Err(e) = entered {
             restore();
             return Err(e);
         }
