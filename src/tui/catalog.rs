@@ -109,7 +109,12 @@ pub fn last_result(dir: &Path, name: &str) -> Option<LastResult> {
             .pointer("/chaosdeck/verdict")
             .and_then(Value::as_str)
             == Some("passed"),
-        status: journal.get("status").and_then(Value::as_str)?.to_string(),
+        // A journal without a status is a run that died (killed, or the machine went down).
+        status: journal
+            .get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("did not finish")
+            .to_string(),
     })
 }
 
@@ -151,6 +156,18 @@ fn collect_targets(v: &Value, found: &mut Vec<String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_journal_without_a_status_is_a_run_that_did_not_finish() {
+        let dir = std::env::temp_dir().join(format!("chaosdeck-died-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let j = serde_json::json!({"status": null, "run": []});
+        std::fs::write(dir.join("db-20261204T101010.000Z.json"), j.to_string()).unwrap();
+        let last = last_result(&dir, "db").expect("a result");
+        assert_eq!(last.status, "did not finish");
+        assert!(!last.passed);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 
     #[test]
     fn finds_docker_targets_anywhere() {
