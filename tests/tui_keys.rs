@@ -494,3 +494,31 @@ fn every_hint_shown_is_a_key_that_works_there() {
         }
     }
 }
+
+/// A skipped activity keeps its place in the timeline, marked skipped, and the hold is over.
+#[test]
+fn a_skipped_activity_shows_in_the_timeline() {
+    use chaosdeck::engine::{Event, Phase};
+    let (mut app, now) = running();
+    let tail = tui_fixtures::activity(Phase::Method, 2, "api-log-tail", "probe");
+    let run = app.run.as_mut().unwrap();
+    run.apply(
+        Event::Held {
+            next: Some(tail.clone()),
+        },
+        now,
+    );
+    assert!(app.held());
+    assert_eq!(
+        press(&mut app, &[KeyCode::Char('x')]),
+        vec![Effect::Control(Control::Skip)]
+    );
+    app.run.as_mut().unwrap().apply(Event::Skipped(tail), now);
+    assert!(!app.held());
+    let s = tui_fixtures::screen(&app, now, 120, 40);
+    let row = s
+        .lines()
+        .find(|l| l.contains("api-log-tail"))
+        .unwrap_or_else(|| panic!("the skipped activity is on screen:\n{s}"));
+    assert!(row.contains("skipped") && row.contains("·"), "{row}");
+}

@@ -68,6 +68,23 @@ fn steps(journal: &Value) -> Vec<Step> {
     add("method", &journal["run"]);
     add("after", &journal["steady_states"]["after"]["probes"]);
     add("rollback", &journal["rollbacks"]);
+    // Activities the operator skipped at a hold: never run, but part of what happened.
+    for s in journal["chaosdeck"]["skipped"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
+        let name = s["name"].as_str().unwrap_or("?").to_string();
+        out.push(Step {
+            start: s["at"].as_str().unwrap_or("").to_string(),
+            phase: "method",
+            line: format!(
+                "{} method `{name}` — skipped by the operator",
+                s["type"].as_str().unwrap_or("activity")
+            ),
+            name,
+        });
+    }
     out.sort_by(|a, b| a.start.cmp(&b.start));
     out
 }
@@ -306,4 +323,34 @@ pub fn prometheus(sessions: &[&Session]) -> String {
     );
     let _ = writeln!(out, "chaos_issues_discovered_total {issues}");
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_skipped_activity_takes_its_place_in_the_timeline() {
+        let journal = serde_json::json!({
+            "run": [
+                {"activity": {"type": "action", "name": "stop-db"}, "status": "succeeded",
+                 "start": "2026-12-04T10:00:01.000000"},
+                {"activity": {"type": "probe", "name": "check"}, "status": "succeeded",
+                 "start": "2026-12-04T10:00:09.000000"}
+            ],
+            "chaosdeck": {"skipped": [
+                {"phase": "method", "index": 1, "name": "tail-logs", "type": "probe",
+                 "at": "2026-12-04T10:00:05.000000"}
+            ]}
+        });
+        let lines: Vec<String> = steps(&journal).into_iter().map(|s| s.line).collect();
+        assert_eq!(
+            lines,
+            vec![
+                "action method `stop-db` — succeeded",
+                "probe method `tail-logs` — skipped by the operator",
+                "probe method `check` — succeeded",
+            ]
+        );
+    }
 }

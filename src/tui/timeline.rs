@@ -34,6 +34,8 @@ pub enum Progress {
         status: ActivityStatus,
         duration: Duration,
     },
+    /// Left out by the operator while the run held before it: it never ran.
+    Skipped,
 }
 
 /// One activity's row.
@@ -258,8 +260,17 @@ impl RunView {
                 self.ended = Some(now);
                 self.clear_countdowns();
             }
-            // A skipped activity: the hold it was taken in is over.
-            Event::Skipped(_) => {
+            // A skipped activity: it keeps its place in the timeline, and the hold it was taken
+            // in is over.
+            Event::Skipped(activity) => {
+                self.clear_countdowns();
+                self.rows.push(Row::Activity(Box::new(ActivityRow {
+                    activity,
+                    progress: Progress::Skipped,
+                    output: None,
+                    tolerance: None,
+                    countdown: None,
+                })));
                 if matches!(self.state, RunState::Held(_)) {
                     self.state = RunState::Running;
                 }

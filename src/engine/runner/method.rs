@@ -43,8 +43,13 @@ impl Runner {
                 if self.stopped() {
                     break;
                 }
-                self.skipped
-                    .push(json!({"phase": "method", "index": i, "name": aref.name}));
+                self.skipped.push(json!({
+                    "phase": "method",
+                    "index": i,
+                    "name": aref.name,
+                    "type": aref.kind,
+                    "at": crate::engine::journal::timestamp(Utc::now()),
+                }));
                 self.emit(Event::Skipped(aref));
                 continue;
             }

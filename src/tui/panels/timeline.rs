@@ -76,6 +76,7 @@ pub fn verdict(a: &ActivityRow, t: Theme) -> (&'static str, Style, String) {
             }
             (ActivityStatus::Dry, _) => (theme::PENDING, t.dim(), "dry".to_string()),
         },
+        Progress::Skipped => (theme::PENDING, t.dim(), "skipped".to_string()),
     }
 }
 
@@ -84,6 +85,7 @@ fn activity_line(a: &ActivityRow, width: usize, now: Instant, t: Theme) -> Line<
     let clock = match &a.progress {
         Progress::Running { since } => text::duration(now.saturating_duration_since(*since)),
         Progress::Done { duration, .. } => text::duration(*duration),
+        Progress::Skipped => "-".to_string(),
     };
     let countdown = |long: bool| match a.countdown {
         Some(Countdown::Ticking { until, when }) => {
