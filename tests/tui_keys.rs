@@ -45,6 +45,22 @@ fn an_invalid_experiment_does_not_start() {
     press(&mut app, &[KeyCode::Down, KeyCode::Char('s')]);
     assert_eq!(app.selected, 2);
     assert_eq!(app.popup, None);
+    // It says why, instead of doing nothing: a banner, and every error in the Result panel.
+    let banner = app.banner.clone().unwrap_or_default();
+    assert!(banner.contains("cannot run: 1 error"), "{banner}");
+    let s = tui_fixtures::screen(&app, tui_fixtures::t0(), 120, 40);
+    assert!(s.contains("Why broken cannot run"), "{s}");
+    let panel: Vec<&str> = s
+        .lines()
+        .skip_while(|l| !l.contains("Why broken"))
+        .collect();
+    assert!(
+        panel
+            .iter()
+            .any(|l| l.contains("broken.yaml:4:3: method[0].provider.url"))
+            && panel.iter().any(|l| l.contains("│is missing")),
+        "the whole error, wrapped: {s}"
+    );
 }
 
 #[test]

@@ -251,6 +251,15 @@ impl App {
                 if ready && !self.gate() {
                     self.popup = Some(Popup::Plan(self.selected));
                 }
+                if let Some(Err(errors)) = self.experiments.get(self.selected).map(|e| &e.prepared)
+                {
+                    let n = errors.lines().count();
+                    self.banner = Some(format!(
+                        "this experiment cannot run: {n} error{} (under \"Why … cannot run\"); \
+                         fix the file and restart chaosdeck",
+                        if n == 1 { "" } else { "s" }
+                    ));
+                }
             }
             Action::PauseResume if self.running() => return self.pause_or_resume(),
             Action::Step if self.running() => return self.step(),

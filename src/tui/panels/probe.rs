@@ -2,7 +2,7 @@
 //! failure message, and an excerpt of the HTTP body or the process output.
 
 use crate::engine::ActivityStatus;
-use crate::tui::app::App;
+use crate::tui::app::{App, Focus};
 use crate::tui::text;
 use crate::tui::timeline::Progress;
 use ratatui::layout::Rect;
@@ -17,14 +17,31 @@ const EXCERPT_LINES: usize = 8;
 pub fn draw(frame: &mut Frame, area: Rect, app: &App) {
     let t = app.theme;
     let focused = app.run.as_ref().and_then(|r| r.focused());
-    let title = focused.map_or_else(
-        || "Result".to_string(),
-        |a| format!("Result — {}", a.activity.name),
-    );
+    // With nothing to show of a run, an invalid experiment's errors: every one, wrapped.
+    let choosing = !app.running() && (focused.is_none() || app.focus == Focus::Experiments);
+    let invalid = app
+        .experiments
+        .get(app.selected)
+        .filter(|_| choosing)
+        .and_then(|e| e.prepared.as_ref().err().map(|errors| (&e.name, errors)));
+    let title = match (invalid, focused) {
+        (Some((name, _)), _) => format!("Why {name} cannot run"),
+        (None, Some(a)) => format!("Result — {}", a.activity.name),
+        (None, None) => "Result".to_string(),
+    };
     let block = super::block(&title, false, t);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let width = usize::from(inner.width);
+    if let Some((_, errors)) = invalid {
+        let lines: Vec<Line> = errors
+            .lines()
+            .map(|l| Line::styled(l.to_string(), t.fail()))
+            .collect();
+        let wrapped = Paragraph::new(lines).wrap(ratatui::widgets::Wrap { trim: false });
+        frame.render_widget(wrapped, inner);
+        return;
+    }
     let Some(a) = focused else {
         frame.render_widget(Line::from(text::fit("nothing selected", width)), inner);
         return;
