@@ -384,3 +384,69 @@ fn the_docker_demo_removes_its_containers_and_a_killed_ones_go_with_down() {
     );
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// A demo run that ended owing its rollbacks (aborted without them) restores a system that the
+/// demo's end removes: the record goes with the demo, said so, and `recover` has nothing to do.
+#[test]
+fn rollbacks_owed_by_demo_runs_go_with_the_demo() {
+    let _one = LOOPBACK.lock().unwrap_or_else(|p| p.into_inner());
+    let data = common::tempdir();
+    let port = common::free_port().to_string();
+    let mut demo = Demo::start(&data, &["--no-docker", "--no-tui", "--api-port", &port]);
+    demo.wait_for("up until Ctrl-C", Duration::from_secs(60));
+    let mut run = Command::new(env!("CARGO_BIN_EXE_chaosdeck"))
+        .arg("run")
+        .arg(demo.demo_dir().join("experiments/database-failure.yaml"))
+        .arg("--var-file")
+        .arg(demo.demo_dir().join("demo.env"))
+        .arg("--journal-path")
+        .arg(data.join("owed.json"))
+        .env("XDG_DATA_HOME", &data)
+        .env("NO_COLOR", "1")
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = run.stderr.take().unwrap();
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let start = Instant::now();
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the run's output");
+        if line.contains("stop-database") && line.contains("succeeded") {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "no fault");
+    }
+    // SAFETY: kill(2) to the run this test started: abort without rollback.
+    unsafe { libc::kill(run.id() as i32, libc::SIGUSR2) };
+    let _ = run.wait();
+    let recover = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_chaosdeck"))
+            .arg("recover")
+            .args(args)
+            .env("XDG_DATA_HOME", &data)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    assert!(
+        recover(&[]).contains("owed: start-database"),
+        "the run owes its rollbacks"
+    );
+    demo.signal(libc::SIGINT);
+    let (code, said) = demo.wait_exit();
+    assert_eq!(code, Some(0), "{said:?}");
+    assert!(
+        said.iter()
+            .any(|l| l.contains("dropped the rollbacks a demo run still owed")),
+        "{said:?}"
+    );
+    assert!(recover(&[]).contains("No run owes rollbacks"));
+}

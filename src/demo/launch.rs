@@ -126,6 +126,7 @@ async fn demo(args: DemoArgs) -> Result<i32, String> {
     if !gone.is_empty() {
         println!("chaosdeck demo: removed {}", gone.join(", "));
     }
+    forget_owed_demo_rollbacks(&data, &demo_dir);
     for problem in &problems {
         eprintln!("error: {problem} (chaosdeck demo --down tries again)");
     }
@@ -157,6 +158,9 @@ async fn remove_leftovers(demo_dir: &Path, docker: Option<&Docker>) -> Result<bo
     }
     let pid = earlier.started.pid;
     let (removed, problems) = record::remove_all(earlier, docker).await;
+    if let Some(data) = demo_dir.parent() {
+        forget_owed_demo_rollbacks(data, demo_dir);
+    }
     if removed.is_empty() {
         println!("chaosdeck demo: an earlier demo (pid {pid}) did not end cleanly; nothing it started was still there");
     } else {
@@ -172,6 +176,28 @@ async fn remove_leftovers(demo_dir: &Path, docker: Option<&Docker>) -> Result<bo
         ));
     }
     Ok(true)
+}
+
+/// Rollbacks owed by ended runs of the demo's own experiments restore a system that is gone once
+/// the demo is: their ledger records go with it (saying so), so `chaosdeck recover` does not try
+/// them against nothing, or against a later demo.
+fn forget_owed_demo_rollbacks(data: &Path, demo_dir: &Path) {
+    let (owed, _) = crate::headless::owed::owed_runs(data);
+    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let demo_dir = real(demo_dir);
+    for ledger in owed {
+        if !real(Path::new(&ledger.owed.source)).starts_with(&demo_dir) {
+            continue;
+        }
+        let what = format!(
+            "{} ({})",
+            ledger.owed.id,
+            ledger.owed.rollback_names().join(", ")
+        );
+        if ledger.clear().is_ok() {
+            println!("chaosdeck demo: dropped the rollbacks a demo run still owed: {what}");
+        }
+    }
 }
 
 /// SIGINT, SIGTERM and SIGHUP, watched from the start so that none of them ends the demo
