@@ -355,3 +355,62 @@ fn autosave_survives_kill_9() {
     assert_eq!(s["observations"][0]["text"], "typed just before the crash");
     assert_eq!(s["current_run"]["experiment"], "slow-fault");
 }
+
+/// A later override does not hide an earlier one: the export keeps every reason, with who and
+/// when.
+#[test]
+fn every_override_stays_in_the_notes() {
+    let dir = project();
+    let id = ok(&cd(
+        &dir,
+        &[
+            "gameday",
+            "start",
+            "gamedays/plan.yaml",
+            "--facilitator",
+            "ana",
+        ],
+    ));
+    ok(&cd(
+        &dir,
+        &[
+            "gameday",
+            "override",
+            &id,
+            "--by",
+            "ana",
+            "--reason",
+            "trying the plan",
+        ],
+    ));
+    ok(&cd(
+        &dir,
+        &[
+            "gameday",
+            "override",
+            &id,
+            "--by",
+            "bo",
+            "--reason",
+            "second attempt",
+        ],
+    ));
+    let md = ok(&cd(&dir, &["export", &id, "--format", "md"]));
+    let first = md
+        .find("by ana")
+        .and_then(|i| md[i..].find("trying the plan").map(|j| i + j));
+    let second = md
+        .find("by bo")
+        .and_then(|i| md[i..].find("second attempt").map(|j| i + j));
+    assert!(
+        first.is_some() && second.is_some() && first < second,
+        "both overrides, oldest first:\n{md}"
+    );
+    assert_eq!(
+        session_file(&dir, &id)["overrides"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+}

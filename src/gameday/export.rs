@@ -3,7 +3,7 @@
 
 use super::metrics::{human, mean};
 use super::plan::Targets;
-use super::{Observation, Session};
+use super::{Observation, Override, Session};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -163,7 +163,12 @@ pub fn markdown(session: &Session, targets: &Targets) -> String {
             }
         }
     }
-    if let Some(o) = &session.go_override {
+    let overrides: Vec<&Override> = if session.overrides.is_empty() {
+        session.go_override.iter().collect()
+    } else {
+        session.overrides.iter().collect()
+    };
+    for o in overrides {
         let _ = writeln!(
             md,
             "\nRun without the full checklist, by {} at {}: {}",

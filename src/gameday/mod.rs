@@ -26,6 +26,10 @@ pub struct Session {
     /// Runs allowed although "before" items are not all ticked, and why.
     #[serde(default, rename = "override")]
     pub go_override: Option<Override>,
+    /// Every override recorded, oldest first (the last one is `go_override`): a later one
+    /// never hides why earlier runs went ahead.
+    #[serde(default)]
+    pub overrides: Vec<Override>,
     #[serde(default)]
     pub predictions: Vec<Prediction>,
     #[serde(default)]

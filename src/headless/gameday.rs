@@ -75,6 +75,7 @@ pub fn start(
         facilitator: facilitator.or_else(|| p.roles.facilitator.clone()),
         checklist,
         go_override: None,
+        overrides: Vec::new(),
         predictions: Vec::new(),
         runs: Vec::new(),
         observations: Vec::new(),
@@ -137,11 +138,17 @@ pub fn override_checklist(store: &Store, id: &str, by: &str, reason: &str) -> Re
     }
     store
         .update(id, |s| {
-            s.go_override = Some(Override {
+            let recorded = Override {
                 by: by.into(),
                 at: now(),
                 reason: reason.into(),
-            });
+            };
+            // Sessions saved before the history was kept have only the last one.
+            if s.overrides.is_empty() {
+                s.overrides.extend(s.go_override.take());
+            }
+            s.overrides.push(recorded.clone());
+            s.go_override = Some(recorded);
             Ok(())
         })
         .map_err(|e| e.to_string())

@@ -253,6 +253,7 @@ pub fn session() -> chaosdeck::gameday::Session {
             item("after", "Action items created", None),
         ],
         go_override: None,
+        overrides: Vec::new(),
         predictions: vec![Prediction {
             experiment: "db".into(),
             author: "bo".into(),
