@@ -414,3 +414,17 @@ fn every_override_stays_in_the_notes() {
         2
     );
 }
+
+/// The TUI resuming a session without `--as` writes as the facilitator `gameday start` named,
+/// not as whoever `$USER` is.
+#[test]
+fn resuming_in_the_tui_writes_as_the_sessions_facilitator() {
+    let dir = project();
+    let store = chaosdeck::gameday::store::Store::new(&dir.join("data"));
+    let plan = dir.join("gamedays/plan.yaml");
+    let date = Some("2026-12-04".to_string());
+    chaosdeck::headless::gameday::start(&store, &plan, date.clone(), Some("ana".into())).unwrap();
+    let (view, _) = chaosdeck::tui::gameday_io::open(store, &plan, date, None).unwrap();
+    assert_eq!(view.who, "ana");
+    assert_eq!(view.session.facilitator.as_deref(), Some("ana"));
+}

@@ -538,3 +538,27 @@ fn a_skipped_activity_shows_in_the_timeline() {
         .unwrap_or_else(|| panic!("the skipped activity is on screen:\n{s}"));
     assert!(row.contains("skipped") && row.contains("·"), "{row}");
 }
+
+/// Tab into the owner field selects the default owner, so typing a name replaces it.
+#[test]
+fn typing_an_owner_replaces_the_default() {
+    let mut app = tui_fixtures::gameday();
+    press(&mut app, &[KeyCode::Char('o')]);
+    for _ in 0..4 {
+        press_event(&mut app, ctrl('t'));
+    }
+    type_text(&mut app, "page on database loss");
+    press(&mut app, &[KeyCode::Tab]);
+    type_text(&mut app, "cy");
+    press(&mut app, &[KeyCode::Tab]);
+    type_text(&mut app, "2026-12-18");
+    assert_eq!(
+        press(&mut app, &[KeyCode::Enter]),
+        vec![Effect::SaveNote {
+            tag: Tag::ActionItem,
+            text: "page on database loss".into(),
+            moment: None,
+            action: Some(("cy".into(), "2026-12-18".into()))
+        }]
+    );
+}

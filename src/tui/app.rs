@@ -367,6 +367,14 @@ impl App {
             .map_or_else(String::new, |e| e.title.clone());
         self.run = Some(RunView::new(index, title, now));
         self.focus = Focus::Timeline;
+        // What an earlier export wrote is old news once a new run starts.
+        if self
+            .banner
+            .as_deref()
+            .is_some_and(|b| b.starts_with("exported "))
+        {
+            self.banner = None;
+        }
     }
 
     /// The experiment targets of the current run, or of the selected experiment.

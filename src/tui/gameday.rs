@@ -308,6 +308,11 @@ impl App {
                     Field::Owner => Field::Due,
                     Field::Due => Field::Text,
                 };
+                // A field reached with tab is selected whole, so typing replaces the default
+                // owner instead of adding to it.
+                if editor.field == Field::Owner {
+                    editor.owner.select_all();
+                }
             }
             Action::Save => match editor.save() {
                 Ok(effect) => {

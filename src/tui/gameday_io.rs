@@ -14,7 +14,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tokio::sync::mpsc;
 
-/// Who ticks and writes when nobody said: the plan's facilitator, else `$USER`.
+/// Who ticks and writes when nobody said (and the session names no facilitator): the plan's
+/// facilitator, else `$USER`.
 fn default_who(plan: &crate::gameday::plan::Plan) -> String {
     plan.roles
         .facilitator
@@ -40,10 +41,13 @@ pub fn open(
         }
     }
     let loaded = runs::load_plan(plan)?;
-    let who = who
-        .filter(|w| !w.trim().is_empty())
-        .unwrap_or_else(|| default_who(&loaded.plan));
-    let session = gd::start(&store, plan, date, Some(who.clone()))?;
+    let given = who.filter(|w| !w.trim().is_empty());
+    let fallback = default_who(&loaded.plan);
+    let session = gd::start(&store, plan, date, given.clone().or(Some(fallback.clone())))?;
+    // Resuming without --as: the session's facilitator writes, as `gameday start` recorded.
+    let who = given
+        .or_else(|| session.facilitator.clone().filter(|f| !f.trim().is_empty()))
+        .unwrap_or(fallback);
     let time_boxes = loaded
         .experiment_files
         .iter()
