@@ -562,3 +562,24 @@ fn typing_an_owner_replaces_the_default() {
         }]
     );
 }
+
+/// `x` is offered in the hint bar exactly while the run holds, which is when it works.
+#[test]
+fn the_skip_hint_shows_while_held() {
+    use chaosdeck::engine::{Event, Phase};
+    let (mut app, now) = running();
+    let shown = |app: &App| {
+        chaosdeck::tui::keys::hints(&app.contexts())
+            .map(|b| b.shown)
+            .collect::<Vec<_>>()
+    };
+    assert!(!shown(&app).contains(&"x"));
+    let next = tui_fixtures::activity(Phase::Method, 2, "api-log-tail", "probe");
+    let run = app.run.as_mut().unwrap();
+    run.apply(Event::Held { next: Some(next) }, now);
+    assert!(shown(&app).contains(&"x"), "{:?}", shown(&app));
+    assert_eq!(
+        press(&mut app, &[KeyCode::Char('x')]),
+        vec![Effect::Control(Control::Skip)]
+    );
+}

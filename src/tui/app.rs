@@ -217,6 +217,9 @@ impl App {
                 }
                 _ => vec![Context::Editing],
             },
+            None if self.held() => {
+                with_session(vec![Context::Held, Context::Running, Context::Always])
+            }
             None if self.running() => with_session(vec![Context::Running, Context::Always]),
             None => with_session(vec![Context::Idle, Context::Always]),
         }

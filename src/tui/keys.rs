@@ -11,6 +11,8 @@ pub enum Context {
     Idle,
     /// A run is going.
     Running,
+    /// The run holds before an activity (step mode, or paused), waiting for a go.
+    Held,
     /// A question or the plan is open.
     Asking,
     /// Anywhere a popup does not take the keys.
@@ -73,7 +75,7 @@ const fn ctrl(binding: Binding) -> Binding {
     }
 }
 
-use Context::{Always, Asking, Checklist, Editing, Idle, Picking, Running, Session, Tagging};
+use Context::{Always, Asking, Checklist, Editing, Held, Idle, Picking, Running, Session, Tagging};
 use KeyCode::{Char, Down, Enter, Esc, Tab, Up};
 
 /// Every key chaosdeck answers.
@@ -136,10 +138,10 @@ pub const TABLE: &[Binding] = &[
         Action::Skip,
         &[Char('x')],
         "x",
-        "skip (when held)",
+        "skip",
         "run",
-        &[Running],
-        false,
+        &[Held],
+        true,
     ),
     bind(
         Action::Abort,

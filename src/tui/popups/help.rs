@@ -68,6 +68,7 @@ fn context(c: Context) -> &'static str {
     match c {
         Context::Idle => "no run",
         Context::Running => "during a run",
+        Context::Held => "while held",
         Context::Asking => "in a question",
         Context::Always => "anywhere",
         Context::Session => "in a GameDay",
@@ -82,6 +83,7 @@ fn short(c: Context) -> &'static str {
     match c {
         Context::Idle => "idle",
         Context::Running => "run",
+        Context::Held => "held",
         Context::Asking => "asked",
         Context::Always => "any",
         Context::Session => "GameDay",
