@@ -285,6 +285,17 @@ fn a_journal_path_in_a_missing_folder_is_refused_before_the_run() {
         "{said}"
     );
     assert!(!dir.join("ran").exists(), "the action ran");
+    // A folder given as the journal is refused too.
+    std::fs::create_dir_all(dir.join("a-folder")).unwrap();
+    let out = common::chaosdeck(
+        &dir,
+        &["run", "e.yaml", "--journal-path", "a-folder"],
+        &[("XDG_DATA_HOME", dir.join("data").to_str().unwrap())],
+    );
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("that is a folder"), "{said}");
+    assert!(!dir.join("ran").exists(), "the action ran");
 }
 
 /// Dates on the command line are checked: a session date or a due date that is no calendar day
@@ -324,6 +335,20 @@ fn gameday_dates_must_be_calendar_days() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{said}");
     assert!(said.contains("'tomorrow' is not a date") && !said.contains("error: error:"));
+    let args = [
+        "gameday",
+        "action",
+        &id,
+        "--owner",
+        "",
+        "--due",
+        "2026-12-18",
+        "page",
+    ];
+    let out = common::chaosdeck(&dir, &args, &env);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(said.contains("needs its owner"), "{said}");
     let out = common::chaosdeck(&dir, &["gameday", "start", "no-such-plan.yaml"], &env);
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(!said.contains("error: error:"), "{said}");

@@ -175,6 +175,31 @@ fn sigusr2_leaves_rollbacks_owed_and_recover_plays_them() {
     assert!(String::from_utf8_lossy(&again.stderr).contains("No run owes rollbacks"));
 }
 
+/// `recover ID` with an id no owed run has is an error that lists the owed ones, not "nothing
+/// owed": a mistyped id must not read as a restored system.
+#[test]
+fn recover_with_an_unknown_id_says_so() {
+    let dir = tempdir();
+    let mut child = start(&dir);
+    in_flight(&dir);
+    send(&child, libc::SIGUSR2);
+    wait_exit(&mut child, Duration::from_secs(5));
+    let out = Command::new(env!("CARGO_BIN_EXE_chaosdeck"))
+        .args(["recover", "--yes", "no-such-run"])
+        .current_dir(&dir)
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{said}");
+    assert!(
+        said.contains("no run owing rollbacks has the id 'no-such-run'"),
+        "{said}"
+    );
+    assert!(!dir.join("undone").exists(), "nothing was played");
+}
+
 /// A recovery whose rollback fails says so and exits 1 (the system may not be restored), though
 /// the record goes: the rollback was played.
 #[test]

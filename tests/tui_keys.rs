@@ -61,6 +61,9 @@ fn an_invalid_experiment_does_not_start() {
             && panel.iter().any(|l| l.contains("│is missing")),
         "the whole error, wrapped: {s}"
     );
+    // Moving on, the banner about that experiment goes.
+    press(&mut app, &[KeyCode::Down]);
+    assert_eq!(app.banner, None);
 }
 
 #[test]

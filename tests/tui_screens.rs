@@ -401,3 +401,42 @@ fn gameday_popups_render_at_any_size() {
         }
     }
 }
+
+/// The plan shows what will really run: `${name}` as the configuration resolves it, and a
+/// secret as `***`, never its value.
+#[tokio::test]
+async fn the_plan_shows_resolved_targets_and_masks_secrets() {
+    let dir = std::env::temp_dir().join(format!("chaosdeck-plan-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("resolved.yaml");
+    std::fs::write(
+        &path,
+        r#"title: resolved plan
+description: d
+configuration:
+  api_url: http://127.0.0.1:18999
+secrets:
+  api:
+    token: s3cr3t-value
+method:
+  - type: action
+    name: break-it
+    provider:
+      type: http
+      url: ${api_url}/break
+      headers: {Authorization: "Bearer ${token}"}
+"#,
+    )
+    .unwrap();
+    let entry = chaosdeck::tui::catalog::load(path, None).await;
+    assert!(entry.prepared.is_ok(), "{:?}", entry.prepared.err());
+    let mut app = idle();
+    app.experiments = vec![entry];
+    app.selected = 0;
+    app.popup = Some(Popup::Plan(0));
+    let s = screen(&app, t0(), 120, 40);
+    assert!(s.contains("http://127.0.0.1:18999/break"), "{s}");
+    assert!(!s.contains("${api_url}"), "{s}");
+    assert!(!s.contains("s3cr3t-value"), "a secret on screen: {s}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

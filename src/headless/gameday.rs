@@ -256,6 +256,12 @@ pub fn action(
     text: &str,
 ) -> Result<(), String> {
     check_date("the due date", due)?;
+    if text.trim().is_empty() {
+        return Err("an action item needs its text".into());
+    }
+    if owner.trim().is_empty() {
+        return Err("an action item needs its owner (--owner)".into());
+    }
     store
         .update(id, |s| {
             s.action_items.push(ActionItem {

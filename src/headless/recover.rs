@@ -33,6 +33,29 @@ pub async fn recover(req: RecoverRequest) -> i32 {
     for p in &problems {
         let _ = writeln!(err, "warning: unreadable ledger record {p}");
     }
+    let unknown: Vec<&String> = req
+        .ids
+        .iter()
+        .filter(|id| !records.iter().any(|l| &l.owed.id == *id))
+        .collect();
+    if !unknown.is_empty() {
+        let known: Vec<&str> = records.iter().map(|l| l.owed.id.as_str()).collect();
+        let _ = writeln!(
+            err,
+            "error: no run owing rollbacks has the id {} (owed now: {})",
+            unknown
+                .iter()
+                .map(|s| format!("'{s}'"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if known.is_empty() {
+                "none".to_string()
+            } else {
+                known.join(", ")
+            }
+        );
+        return 1;
+    }
     let owed: Vec<Ledger> = records
         .into_iter()
         .filter(|l| req.ids.is_empty() || req.ids.contains(&l.owed.id))

@@ -107,12 +107,11 @@ async fn execute_with(
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
         .unwrap_or(std::path::Path::new("."));
-    if !folder.is_dir() {
+    if let Err(why) = journal_writable(&req.journal_path, folder) {
         let _ = writeln!(
             err,
-            "error: --journal-path {}: the folder {} does not exist — nothing was run",
-            req.journal_path.display(),
-            folder.display()
+            "error: --journal-path {}: {why} — nothing was run",
+            req.journal_path.display()
         );
         return Err(());
     }
@@ -162,6 +161,30 @@ async fn execute_with(
         err,
     );
     Ok(report)
+}
+
+/// Whether a journal can be written at `path` (in `folder`): a folder that exists and takes a new
+/// file, and a path that is not a folder itself. An existing file or device is written through.
+fn journal_writable(path: &std::path::Path, folder: &std::path::Path) -> Result<(), String> {
+    if !folder.is_dir() {
+        return Err(format!("the folder {} does not exist", folder.display()));
+    }
+    if path.is_dir() {
+        return Err("that is a folder; give a file name".to_string());
+    }
+    if path.exists() {
+        return Ok(());
+    }
+    // The journal is written beside itself and swapped in: the folder must take a new file.
+    let probe = folder.join(format!(".chaosdeck-journal-check-{}", std::process::id()));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)
+        .map(|_| {
+            let _ = std::fs::remove_file(&probe);
+        })
+        .map_err(|e| format!("cannot create a file in {}: {e}", folder.display()))
 }
 
 /// Asks on the terminal what to do with a held activity: run it, skip it, or abort.

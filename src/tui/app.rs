@@ -353,6 +353,14 @@ impl App {
     }
 
     fn move_selection(&mut self, delta: isize) {
+        // Why the last experiment could not run is about that one only.
+        if self
+            .banner
+            .as_deref()
+            .is_some_and(|b| b.starts_with("this experiment cannot run"))
+        {
+            self.banner = None;
+        }
         match (self.focus, self.run.as_mut()) {
             (Focus::Timeline, Some(run)) => run.move_selection(delta),
             _ => {

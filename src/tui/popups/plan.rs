@@ -15,7 +15,16 @@ pub fn draw(frame: &mut Frame, area: Rect, app: &App, index: usize) {
     let Some(entry) = app.experiments.get(index) else {
         return;
     };
-    let sections = entry.doc().map(plan).unwrap_or_default();
+    // What will really run: `${name}` as the configuration resolves it, secrets masked.
+    let sections = entry
+        .prepared
+        .as_ref()
+        .ok()
+        .map(|p| {
+            let vars = &p.resolved.vars;
+            plan(&vars.mask_value(&vars.substitute(&p.doc)))
+        })
+        .unwrap_or_default();
     let popup = centered(
         area,
         area.width.saturating_sub(8),
