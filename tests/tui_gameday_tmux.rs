@@ -164,6 +164,39 @@ fn a_gameday_from_checklist_to_export_in_tmux() {
         "the note sits under its activity: {s}"
     );
 
+    // A scribe at another terminal writes a note: it joins the timeline under the same activity.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chaosdeck"))
+        .args([
+            "gameday",
+            "note",
+            SESSION,
+            "--author",
+            "zed",
+            "a scribe's note",
+        ])
+        .env("XDG_DATA_HOME", dir.join("data"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = tmux.wait("the other terminal's note", |s| {
+        s.contains("a scribe's note — zed")
+    });
+    let lines: Vec<&str> = s.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| l.contains("hold-the-fault"))
+        .unwrap();
+    assert!(
+        lines[at + 1..=at + 2]
+            .iter()
+            .any(|l| l.contains("a scribe's note")),
+        "under its activity: {s}"
+    );
+
     // Abort: the rollback plays; the run ends failed (interrupted).
     tmux.keys(&["a"]);
     tmux.wait("the run's end", |s| s.contains("FAILED"));

@@ -43,6 +43,11 @@ impl Store {
         &self.dir
     }
 
+    /// The file of session `id`.
+    pub fn session_path(&self, id: &str) -> PathBuf {
+        self.path(id)
+    }
+
     fn path(&self, id: &str) -> PathBuf {
         self.dir.join(format!("{id}.json"))
     }

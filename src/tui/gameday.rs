@@ -25,6 +25,11 @@ pub struct GamedayView {
     /// A draft an editor left (chaosdeck was killed while someone typed); offered back when an
     /// editor for the same purpose opens.
     pub draft: Option<Draft>,
+    /// How many of the session's observations the timeline already reflects: later ones were
+    /// written from elsewhere (`chaosdeck gameday note`) and are added when seen.
+    pub notes_shown: usize,
+    /// The session file's modification time when last read.
+    pub read_at: Option<std::time::SystemTime>,
 }
 
 impl GamedayView {

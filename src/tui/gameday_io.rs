@@ -55,6 +55,8 @@ pub fn open(
         .zip(loaded.plan.experiments.iter().map(|e| e.time_box.clone()))
         .collect();
     let draft = store.load_draft(&session.id);
+    let session_notes = session.observations.len();
+    let read_at = modified(&store, &session.id);
     let view = GamedayView {
         store,
         session,
@@ -62,6 +64,8 @@ pub fn open(
         time_boxes,
         cursor: 0,
         draft,
+        notes_shown: session_notes,
+        read_at,
     };
     Ok((view, loaded.experiment_files))
 }
@@ -141,6 +145,50 @@ fn with_session(
     outcome
 }
 
+fn modified(store: &Store, id: &str) -> Option<std::time::SystemTime> {
+    std::fs::metadata(store.session_path(id))
+        .and_then(|m| m.modified())
+        .ok()
+}
+
+/// Reads the session again when its file changed (another chaosdeck ticked an item or wrote a
+/// note): the checklist shows the ticks, and notes written from elsewhere during the run in
+/// progress join its timeline under their activity. Returns whether anything was read.
+pub fn refresh(app: &mut App) -> bool {
+    let Some(view) = app.gameday.as_mut() else {
+        return false;
+    };
+    let now = modified(&view.store, &view.session.id);
+    if now.is_none() || now == view.read_at {
+        return false;
+    }
+    view.read_at = now;
+    let Ok(session) = view.store.load(&view.session.id) else {
+        return false;
+    };
+    let new: Vec<crate::gameday::Observation> = session
+        .observations
+        .iter()
+        .skip(view.notes_shown)
+        .cloned()
+        .collect();
+    view.notes_shown = session.observations.len();
+    let live = session.current_run.is_some().then_some(session.runs.len());
+    view.session = session;
+    if let (Some(run), Some(index)) = (app.run.as_mut().filter(|r| r.live()), live) {
+        for o in new.into_iter().filter(|o| o.run == Some(index)) {
+            let row = NoteRow {
+                clock: o.run_clock_seconds.map(std::time::Duration::from_secs_f64),
+                tag: o.tag,
+                text: o.text,
+                author: o.author,
+            };
+            run.add_note(o.activity.as_deref(), row);
+        }
+    }
+    true
+}
+
 /// Reads the session again from the store (after a change, or at a run's end).
 pub fn reload(view: &mut GamedayView) {
     if let Ok(session) = view.store.load(&view.session.id) {
@@ -182,6 +230,10 @@ fn save_note(
         }
         v.store.clear_draft(id).map_err(|e| e.to_string())
     })?;
+    // This note goes into the timeline here; a refresh must not add it again.
+    if let Some(view) = app.gameday.as_mut() {
+        view.notes_shown = view.session.observations.len();
+    }
     if let Some(run) = app.run.as_mut() {
         let row = NoteRow {
             clock: stamp

@@ -60,6 +60,9 @@ type Sender = mpsc::UnboundedSender<Event>;
 /// loses at most this much typing.
 pub const DRAFT_SAVE: Duration = Duration::from_millis(500);
 
+/// How often, in GameDay mode, the session file is checked for changes made elsewhere.
+pub const SESSION_CHECK: Duration = Duration::from_secs(1);
+
 /// What the TUI opens on.
 #[derive(Debug, Clone, Default)]
 pub struct TuiOptions {
@@ -162,6 +165,9 @@ async fn event_loop(
         None => spawn_catalog(folder, journals.clone()),
     };
     let mut draft_due: Option<Instant> = None;
+    // In GameDay mode the session file is looked at now and then: other terminals tick items
+    // and write notes there.
+    let mut session_due: Option<Instant> = None;
     // The Docker engine's containers, unless someone else publishes what the panel shows.
     let (watcher, mut snapshots) = match health {
         Some(given) => (None, given),
@@ -192,6 +198,9 @@ async fn event_loop(
             last_draw = Some(now);
             dirty = false;
             urgent = false;
+        }
+        if app.gameday.is_some() && session_due.is_none() {
+            session_due = Some(Instant::now() + SESSION_CHECK);
         }
         let animating = app.run.as_ref().is_some_and(|r| r.animating());
         let wake = match (dirty, animating, last_draw) {
@@ -264,6 +273,12 @@ async fn event_loop(
             _ = sighup.recv() => quit = hang_up(&mut app, &live),
             _ = tokio::time::sleep(wake.unwrap_or(Duration::MAX)), if wake.is_some() => {
                 dirty = true;
+            }
+            _ = sleep_until(session_due), if session_due.is_some() => {
+                session_due = None;
+                if gameday_io::refresh(&mut app) {
+                    dirty = true;
+                }
             }
             _ = sleep_until(draft_due), if draft_due.is_some() => {
                 draft_due = None;

@@ -300,6 +300,8 @@ pub fn with_session(app: &mut App) {
         ],
         cursor: 1,
         draft: None,
+        notes_shown: 0,
+        read_at: None,
     });
 }
 
