@@ -301,33 +301,6 @@ fn a_killed_loopback_demo_takes_its_processes_with_it() {
     let _ = std::fs::remove_dir_all(&data);
 }
 
-/// Names of the containers and networks carrying the demo's label for `project`.
-fn labelled(project: &str) -> Vec<String> {
-    let filter = format!("label=dev.chaosdeck.demo.project={project}");
-    let mut names = Vec::new();
-    for args in [
-        vec!["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"],
-        vec![
-            "network",
-            "ls",
-            "--filter",
-            &filter,
-            "--format",
-            "{{.Name}}",
-        ],
-    ] {
-        let out = Command::new("docker").args(&args).output().expect("docker");
-        assert!(out.status.success(), "{out:?}");
-        names.extend(
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .map(str::to_string),
-        );
-    }
-    names.sort();
-    names
-}
-
 #[test]
 fn the_docker_demo_removes_its_containers_and_a_killed_ones_go_with_down() {
     let project = format!("cdd-{}", std::process::id());
@@ -347,16 +320,16 @@ fn the_docker_demo_removes_its_containers_and_a_killed_ones_go_with_down() {
         format!("{project}-database-1"),
         format!("{project}_default"),
     ];
-    assert_eq!(labelled(&project), expected);
+    assert_eq!(common::demo_labelled(&project), expected);
     let journal = demo.run("database-failure");
     assert_eq!(journal["chaosdeck"]["verdict"], "passed");
     demo.signal(libc::SIGINT);
     let (code, rest) = demo.wait_exit();
     assert_eq!(code, Some(0), "{rest:?}");
     assert!(
-        labelled(&project).is_empty(),
+        common::demo_labelled(&project).is_empty(),
         "left: {:?}",
-        labelled(&project)
+        common::demo_labelled(&project)
     );
     drop(demo);
 
@@ -365,7 +338,11 @@ fn the_docker_demo_removes_its_containers_and_a_killed_ones_go_with_down() {
     demo.wait_for("up until Ctrl-C", UP_WITHIN);
     demo.signal(libc::SIGKILL);
     demo.wait_exit();
-    assert_eq!(labelled(&project), expected, "kill -9 leaves them");
+    assert_eq!(
+        common::demo_labelled(&project),
+        expected,
+        "kill -9 leaves them"
+    );
     let out = common::chaosdeck(
         &data,
         &["demo", "--down"],
@@ -378,9 +355,9 @@ fn the_docker_demo_removes_its_containers_and_a_killed_ones_go_with_down() {
         "{said}"
     );
     assert!(
-        labelled(&project).is_empty(),
+        common::demo_labelled(&project).is_empty(),
         "left: {:?}",
-        labelled(&project)
+        common::demo_labelled(&project)
     );
     let _ = std::fs::remove_dir_all(&data);
 }

@@ -8,13 +8,12 @@
 //!
 //! Each step is a method of [`DemoPane`].
 
-#[path = "common/tmux.rs"]
-mod tmux;
+mod common;
 
+use common::tmux::{self, Tmux};
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use tmux::Tmux;
 
 /// Generous: the first start builds the demo image from a debug binary on a shared machine.
 const FIRST_SCREEN: Duration = Duration::from_secs(600);
@@ -30,32 +29,6 @@ struct DemoPane {
 /// The health panel's row of `name`, if on screen.
 fn row<'a>(screen: &'a str, name: &str) -> Option<&'a str> {
     screen.lines().find(|l| l.contains(name))
-}
-
-/// Names of the containers and networks carrying the demo's label for `project`.
-fn labelled(project: &str) -> Vec<String> {
-    let filter = format!("label=dev.chaosdeck.demo.project={project}");
-    let mut names = Vec::new();
-    for args in [
-        vec!["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"],
-        vec![
-            "network",
-            "ls",
-            "--filter",
-            &filter,
-            "--format",
-            "{{.Name}}",
-        ],
-    ] {
-        let out = Command::new("docker").args(&args).output().expect("docker");
-        assert!(out.status.success(), "{out:?}");
-        names.extend(
-            String::from_utf8_lossy(&out.stdout)
-                .lines()
-                .map(str::to_string),
-        );
-    }
-    names
 }
 
 impl DemoPane {
@@ -249,7 +222,7 @@ impl DemoPane {
         assert_eq!(before, after, "the terminal settings changed");
         let s = self.tmux().screen();
         assert!(s.contains("chaosdeck demo: removed"), "{s}");
-        assert_eq!(labelled(&self.project), Vec::<String>::new());
+        assert_eq!(common::demo_labelled(&self.project), Vec::<String>::new());
         assert!(!self.dir.join("data/chaosdeck/demo/started.json").exists());
     }
 }

@@ -137,6 +137,16 @@ fn sigusr1_aborts_with_rollback() {
     aborts_with_rollback(libc::SIGUSR1, "SIGUSR1");
 }
 
+/// A run in `dir` aborted by SIGUSR2 mid-method: its rollback stays owed; returns the pid of
+/// the in-flight child it killed.
+fn leave_rollbacks_owed(dir: &Path) -> i32 {
+    let mut child = start(dir);
+    let sleeper = in_flight(dir);
+    send(&child, libc::SIGUSR2);
+    wait_exit(&mut child, Duration::from_secs(5));
+    sleeper
+}
+
 fn recover_all(dir: &Path) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_chaosdeck"))
         .args(["recover", "--all"])
@@ -152,10 +162,7 @@ fn recover_all(dir: &Path) -> std::process::Output {
 #[test]
 fn sigusr2_leaves_rollbacks_owed_and_recover_plays_them() {
     let dir = tempdir();
-    let mut child = start(&dir);
-    let sleeper = in_flight(&dir);
-    send(&child, libc::SIGUSR2);
-    wait_exit(&mut child, Duration::from_secs(5));
+    let sleeper = leave_rollbacks_owed(&dir);
     assert!(!dir.join("undone").exists());
     assert!(gone(sleeper));
     let j = journal(&dir);
@@ -180,10 +187,7 @@ fn sigusr2_leaves_rollbacks_owed_and_recover_plays_them() {
 #[test]
 fn recover_with_an_unknown_id_says_so() {
     let dir = tempdir();
-    let mut child = start(&dir);
-    in_flight(&dir);
-    send(&child, libc::SIGUSR2);
-    wait_exit(&mut child, Duration::from_secs(5));
+    leave_rollbacks_owed(&dir);
     let out = Command::new(env!("CARGO_BIN_EXE_chaosdeck"))
         .args(["recover", "--yes", "no-such-run"])
         .current_dir(&dir)
@@ -205,10 +209,7 @@ fn recover_with_an_unknown_id_says_so() {
 #[test]
 fn recover_exits_1_when_an_owed_rollback_fails() {
     let dir = tempdir();
-    let mut child = start(&dir);
-    in_flight(&dir);
-    send(&child, libc::SIGUSR2);
-    wait_exit(&mut child, Duration::from_secs(5));
+    leave_rollbacks_owed(&dir);
     // `touch undone` follows the link into a folder that does not exist: the rollback fails.
     std::os::unix::fs::symlink(dir.join("missing/undone"), dir.join("undone")).unwrap();
     let out = recover_all(&dir);

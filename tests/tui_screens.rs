@@ -423,8 +423,7 @@ method:
     name: break-it
     provider:
       type: http
-      url: ${api_url}/break
-      headers: {Authorization: "Bearer ${token}"}
+      url: ${api_url}/break?token=${token}
 "#,
     )
     .unwrap();
@@ -435,7 +434,7 @@ method:
     app.selected = 0;
     app.popup = Some(Popup::Plan(0));
     let s = screen(&app, t0(), 120, 40);
-    assert!(s.contains("http://127.0.0.1:18999/break"), "{s}");
+    assert!(s.contains("http://127.0.0.1:18999/break?token=***"), "{s}");
     assert!(!s.contains("${api_url}"), "{s}");
     assert!(!s.contains("s3cr3t-value"), "a secret on screen: {s}");
     std::fs::remove_dir_all(&dir).unwrap();

@@ -6,86 +6,13 @@
 
 mod common;
 
+use common::tmux::{Tmux, DEADLINE, POLL};
 use common::{tempdir, Reply, Server};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 const IMAGE: &str = "chaosdeck-busybox:local";
-/// Generous: the machine is small and shared with other builds.
-const DEADLINE: Duration = Duration::from_secs(90);
-const POLL: Duration = Duration::from_millis(150);
-
-/// A tmux server of our own (its own socket), killed when the test ends.
-struct Tmux {
-    socket: String,
-}
-
-impl Tmux {
-    fn tmux(&self, args: &[&str]) -> Output {
-        Command::new("tmux")
-            .args(["-L", &self.socket])
-            .args(args)
-            .output()
-            .expect("run tmux")
-    }
-
-    fn start(socket: String, command: &str) -> Tmux {
-        let t = Tmux { socket };
-        let out = t.tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            "e2e",
-            "-x",
-            "120",
-            "-y",
-            "40",
-            command,
-        ]);
-        assert!(out.status.success(), "tmux: {out:?}");
-        t
-    }
-
-    fn keys(&self, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", "e2e"];
-        args.extend_from_slice(keys);
-        assert!(self.tmux(&args).status.success(), "send-keys {keys:?}");
-    }
-
-    fn screen(&self) -> String {
-        String::from_utf8_lossy(&self.tmux(&["capture-pane", "-p", "-t", "e2e"]).stdout).into()
-    }
-
-    /// Polls the pane until `done` holds; fails with the last screen after [`DEADLINE`].
-    fn wait(&self, what: &str, done: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let screen = self.screen();
-            if done(&screen) {
-                return screen;
-            }
-            assert!(
-                start.elapsed() < DEADLINE,
-                "waited {DEADLINE:?} for {what}; the screen:\n{screen}"
-            );
-            std::thread::sleep(POLL);
-        }
-    }
-}
-
-impl Drop for Tmux {
-    fn drop(&mut self) {
-        // The server's socket file stays behind a killed server: ask where it is first.
-        let socket = self.tmux(&["display-message", "-p", "#{socket_path}"]);
-        let _ = self.tmux(&["kill-server"]);
-        let path = String::from_utf8_lossy(&socket.stdout).trim().to_string();
-        if !path.is_empty() {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
 /// A container this test made, removed however the test ends.
 struct Container(String);
 
@@ -226,6 +153,8 @@ fn a_gameday_in_tmux_against_a_server_and_a_container() {
     let tmux = Tmux::start(
         format!("chaosdeck-e2e-{id}"),
         &format!("sh {}", pane.display()),
+        120,
+        40,
     );
 
     // Both experiments load; the container runs; select the second and open its plan.
@@ -305,6 +234,8 @@ fn step_mode_skip_and_owed_rollbacks_played_from_the_banner() {
     let tmux = Tmux::start(
         format!("chaosdeck-e2e-{id}-owed"),
         &format!("sh {}", pane.display()),
+        120,
+        40,
     );
     tmux.wait("the list", |s| {
         s.contains("Box outage drill") && row(s, &name).is_some_and(|r| r.contains("running"))

@@ -394,11 +394,9 @@ impl App {
             return super::catalog::targets(doc);
         }
         let index = self.run.as_ref().map_or(self.selected, |r| r.experiment);
-        // Targets written as `${name}` are named by the experiment's configuration.
         self.experiments
             .get(index)
-            .and_then(|e| e.prepared.as_ref().ok())
-            .map(|p| super::catalog::targets(&p.resolved.vars.substitute(&p.doc)))
+            .map(|e| e.targets.clone())
             .unwrap_or_default()
     }
 }

@@ -23,6 +23,9 @@ pub struct Entry {
     /// The validated experiment, or every error found, one per line.
     pub prepared: Result<Prepared, String>,
     pub last: Option<LastResult>,
+    /// The containers and services it aims at, `${name}` resolved: worked out once here, read
+    /// on every frame.
+    pub targets: Vec<String>,
 }
 
 impl Entry {
@@ -74,12 +77,14 @@ pub async fn load(path: PathBuf, journals: Option<&Path>) -> Entry {
         .unwrap_or(&name)
         .to_string();
     let last = journals.and_then(|dir| last_result(dir, &name));
+    let targets = prepared.as_ref().map(resolved_targets).unwrap_or_default();
     Entry {
         path,
         name,
         title,
         prepared,
         last,
+        targets,
     }
 }
 
@@ -116,6 +121,11 @@ pub fn last_result(dir: &Path, name: &str) -> Option<LastResult> {
             .unwrap_or("did not finish")
             .to_string(),
     })
+}
+
+/// An experiment's targets with `${name}` written as its configuration resolves it.
+pub fn resolved_targets(prepared: &Prepared) -> Vec<String> {
+    targets(&prepared.resolved.vars.substitute(&prepared.doc))
 }
 
 /// The containers and Compose services an experiment's docker activities aim at.

@@ -292,3 +292,33 @@ pub fn free_port() -> u16 {
         .map(|a| a.port())
         .expect("a free loopback port")
 }
+
+/// Names of the containers and networks carrying the demo's label for `project`.
+pub fn demo_labelled(project: &str) -> Vec<String> {
+    let filter = format!("label=dev.chaosdeck.demo.project={project}");
+    let mut names = Vec::new();
+    for args in [
+        vec!["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"],
+        vec![
+            "network",
+            "ls",
+            "--filter",
+            &filter,
+            "--format",
+            "{{.Name}}",
+        ],
+    ] {
+        let out = std::process::Command::new("docker")
+            .args(&args)
+            .output()
+            .expect("docker");
+        assert!(out.status.success(), "{out:?}");
+        names.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_string),
+        );
+    }
+    names.sort();
+    names
+}

@@ -48,6 +48,11 @@ fn entry(name: &str, title: &str, ok: bool, last: Option<(bool, &str)>) -> Entry
             passed,
             status: status.to_string(),
         }),
+        targets: if ok {
+            chaosdeck::tui::catalog::targets(&doc())
+        } else {
+            Vec::new()
+        },
     }
 }
 
